@@ -180,6 +180,7 @@ class TokenError(ServiceError):
     timestamp: str = ""
     error_uri: str = ""
     host: str = ""
+    retry_after: float | None = None
 
     def __post_init__(self) -> None:
         Exception.__init__(self, self._summary())
@@ -201,7 +202,9 @@ class TokenError(ServiceError):
         return f"AADSTS{self.aadsts}" if self.aadsts is not None else self.error
 
     @classmethod
-    def from_response(cls, body: dict[str, Any], status: int | None = None, host: str = "") -> TokenError:
+    def from_response(
+        cls, body: dict[str, Any], status: int | None = None, host: str = "", retry_after: float | None = None
+    ) -> TokenError:
         """Build from the identity platform's error JSON (or MSAL's error dict, which is the same)."""
         codes = body.get("error_codes") or []
         if not codes:
@@ -219,6 +222,7 @@ class TokenError(ServiceError):
             timestamp=str(body.get("timestamp", "")),
             error_uri=str(body.get("error_uri", "")),
             host=host,
+            retry_after=retry_after,
         )
 
 

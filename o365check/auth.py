@@ -1,0 +1,198 @@
+"""App-only tokens: through MSAL, and byte for byte the way the guide's Postman test asks.
+
+MSAL's error dicts become ``TokenError`` here, and only here. A fresh
+``ConfidentialClientApplication`` is made for every call: MSAL answers an identical request that
+failed with HTTP 400 from its own cache for 60 s, and 429/5xx for Retry-After seconds (reference
+§2.2), which would hide a fix the user just made in the portal.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from .clouds import Cloud, cloud_named
+from .errors import DiscoveryError, ServiceUnreachableError, TokenError, UsageError
+from .http import describe_connection_error
+from .settings import Secret, Settings
+
+__all__ = ["AppToken", "acquire_app_token", "discover_tenant", "request_token_like_postman", "postman_token_request"]
+
+# RFC 6749 §5.2: invalid_client is 401, the other OAuth errors 400 (reference §1.4). MSAL does not
+# hand us the status, so it is read from the response the session saw (see _LastResponse).
+
+
+@dataclass(frozen=True)
+class AppToken:
+    """An app-only access token. The token itself is a Secret; the rest is safe to show."""
+
+    access_token: Secret
+    expires_in: int
+    token_type: str = "Bearer"
+    token_source: str = "identity_provider"  # or "cache" (MSAL's token_source)
+    method: str = "msal"  # "msal" or "postman"
+
+    def __repr__(self) -> str:
+        return f"AppToken(expires_in={self.expires_in}, token_source={self.token_source!r}, method={self.method!r})"
+
+
+class _LastResponse:
+    """Remembers the last token-endpoint response a session saw (status and Retry-After)."""
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+        self.retry_after: float | None = None
+
+    def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        if "/oauth2/" in response.url:
+            self.status = response.status_code
+            self.retry_after = _retry_after(response)
+        return response
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _cloud(settings: Settings) -> Cloud:
+    return cloud_named(settings.cloud)
+
+
+def discover_tenant(settings: Settings, session: requests.Session) -> dict[str, Any]:
+    """The tenant's OpenID configuration (the unauthenticated request MSAL makes first, reference §2.1)."""
+    cloud = _cloud(settings)
+    url = f"{cloud.login_base}/{quote(settings.tenant_id, safe='')}/v2.0/.well-known/openid-configuration"
+    try:
+        response = session.get(url)
+    except requests.RequestException as exc:
+        raise describe_connection_error(exc, url) from exc
+    body = _json_or_none(response)
+    if response.status_code == 200 and isinstance(body, dict) and "token_endpoint" in body:
+        return body
+    token_error = TokenError.from_response(body, response.status_code, cloud.login_host) if isinstance(body, dict) and "error" in body else None
+    raise DiscoveryError(settings.tenant_id, cloud.login_host, response.status_code, token_error)
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _client_credential(settings: Settings) -> Any:
+    if settings.client_secret:
+        return settings.client_secret.reveal()
+    return _certificate_credential(settings)
+
+
+def _certificate_credential(settings: Settings) -> dict[str, str]:
+    """MSAL's certificate credential from a PEM holding the key and the certificate (as azure-identity reads it)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        pem = open(settings.certificate_path, "rb").read()
+        password = settings.certificate_password.reveal().encode() if settings.certificate_password else None
+        key = serialization.load_pem_private_key(pem, password=password)
+        cert = x509.load_pem_x509_certificate(pem)
+    except (OSError, ValueError, TypeError) as exc:
+        raise UsageError(
+            f"{settings.source_of('certificate_path')} {settings.certificate_path!r} must be a PEM file with the "
+            f"private key and the certificate ({type(exc).__name__}); check the path and "
+            f"{settings.source_of('certificate_password')}"
+        ) from None
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    # private_key + public_certificate: MSAL signs PS256 with x5c and x5t#S256 (reference §2.1).
+    return {"private_key": key_pem.decode(), "public_certificate": cert.public_bytes(serialization.Encoding.PEM).decode()}
+
+
+def acquire_app_token(settings: Settings, session: requests.Session) -> AppToken:
+    """An app-only Graph token through real MSAL (client credentials, ``<graph>/.default``)."""
+    import msal  # imported here: it is heavy, and `o365check --help` must stay fast
+
+    cloud = _cloud(settings)
+    last = _LastResponse()
+    session.hooks["response"].append(last)
+    try:
+        try:
+            app = msal.ConfidentialClientApplication(
+                settings.client_id,
+                client_credential=_client_credential(settings),
+                authority=cloud.authority(settings.tenant_id),
+                http_client=session,
+                token_cache=msal.TokenCache(),
+            )
+            result = app.acquire_token_for_client(scopes=[cloud.graph_scope])
+        except requests.RequestException as exc:
+            raise describe_connection_error(exc, cloud.login_base) from exc
+        except ValueError as exc:
+            if "authority" in str(exc).lower():
+                # MSAL hides the server's answer (reference §2.1 item 1): ask again to show it.
+                discover_tenant(settings, session)
+            raise TokenError(error="msal_error", description=str(exc).split("\n")[0], host=cloud.login_host) from None
+        except msal.exceptions.MsalServiceError as exc:  # 5xx: MSAL raises instead of returning a dict
+            raise TokenError(error="server_error", description=str(exc), status=last.status,
+                             host=cloud.login_host, retry_after=last.retry_after) from None
+    finally:
+        session.hooks["response"].remove(last)
+    if "access_token" not in result:
+        raise TokenError.from_response(result, last.status, cloud.login_host, last.retry_after)
+    return AppToken(
+        access_token=Secret(result["access_token"]),
+        expires_in=int(result.get("expires_in", 0)),
+        token_type=str(result.get("token_type", "Bearer")),
+        token_source=str(result.get("token_source", "identity_provider")),
+    )
+
+
+def postman_token_request(settings: Settings) -> requests.Request:
+    """The guide's Postman token request: form body in Postman's field order, Postman's headers."""
+    cloud = _cloud(settings)
+    secret = settings.client_secret.reveal() if settings.client_secret else ""
+    fields = [("client_id", settings.client_id), ("scope", cloud.graph_scope),
+              ("client_secret", secret), ("grant_type", "client_credentials")]
+    body = "&".join(f"{k}={quote(v, safe='')}" for k, v in fields)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "User-Agent": "PostmanRuntime/7.43.0",
+        "Accept": "*/*",
+        "Cache-Control": "no-cache",
+        "Postman-Token": str(uuid.uuid4()),
+        "Accept-Encoding": "gzip, deflate, br",
+        "Connection": "keep-alive",
+    }
+    return requests.Request("POST", cloud.token_url(settings.tenant_id), data=body, headers=headers)
+
+
+def request_token_like_postman(settings: Settings, session: requests.Session) -> AppToken:
+    """The token request exactly as the guide's Postman test sends it (no MSAL involved)."""
+    if not settings.client_secret:
+        raise UsageError("the Postman-style token request needs a client secret (AZURE_CLIENT_SECRET); certificates go through MSAL")
+    request = postman_token_request(settings)
+    prepared = session.prepare_request(request)
+    # Postman does not send python-requests' default headers: keep exactly the ones above.
+    prepared.headers = requests.structures.CaseInsensitiveDict(
+        {**request.headers, "Content-Length": str(len(prepared.body or ""))}
+    )
+    try:
+        response = session.send(prepared)
+    except requests.RequestException as exc:
+        raise describe_connection_error(exc, request.url) from exc
+    body = _json_or_none(response)
+    if response.status_code == 200 and isinstance(body, dict) and "access_token" in body:
+        return AppToken(Secret(body["access_token"]), int(body.get("expires_in", 0)), str(body.get("token_type", "Bearer")), "identity_provider", "postman")
+    host = requests.utils.urlparse(request.url).hostname or ""
+    if isinstance(body, dict) and "error" in body:
+        raise TokenError.from_response(body, response.status_code, host, _retry_after(response))
+    raise TokenError(error="unexpected_response", description=f"HTTP {response.status_code} without an OAuth error body",
+                     status=response.status_code, host=host, retry_after=_retry_after(response))
+
