@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-__all__ = ["MASK", "Redactor", "is_secret_name", "SECRET_NAMES"]
+__all__ = ["MASK", "RedactingFilter", "Redactor", "SECRET_NAMES", "is_secret_name"]
 
 MASK = "********"
 
@@ -137,3 +137,22 @@ class Redactor:
         if isinstance(obj, (list, tuple)):
             return [self.data(v) for v in obj]
         return obj
+
+
+class RedactingFilter:
+    """A logging filter that masks secrets in every record that passes through a handler.
+
+    Installed on the CLI's log handler, so debug logs of o365check, MSAL, requests and urllib3 never
+    show a secret or a token.
+    """
+
+    def __init__(self, redactor: Redactor):
+        self.redactor = redactor
+
+    def filter(self, record: Any) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string in someone's log call: keep the raw text
+            message = str(record.msg)
+        record.msg, record.args = self.redactor.text(message), None
+        return True

@@ -1,0 +1,38 @@
+# o365check: two commands on a fresh machine.
+#   make demo   creates .venv, installs, runs the whole check against the built-in sandbox tenant
+#   make test   creates .venv, installs with the test extras, runs every test offline
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lab bench install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[notebooks,test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/o365check sandbox scenarios
+	@echo
+	-$(BIN)/o365check doctor
+	@echo
+	-$(BIN)/o365check doctor --sandbox secret-id-not-value
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,391 @@
+"""The ``o365check`` command. The only module that imports click; thin over the public API.
+
+Exit codes: 0 every check passed; 1 a check or assertion failed; 2 unusable input; 3 a service
+could not be reached.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from . import __version__
+
+NO_COLOR = "NO_COLOR" in os.environ  # https://no-color.org: any value disables colour
+
+
+def _style(text: str, **kwargs: Any) -> str:
+    return text if NO_COLOR else click.style(text, **kwargs)
+
+
+class _Group(click.Group):
+    """Maps o365check errors to their message, diagnosis and exit code: never a traceback for a user mistake."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from .errors import O365CheckError
+
+        try:
+            return super().invoke(ctx)
+        except O365CheckError as exc:
+            redactor = ctx.meta.get("o365check.redactor")
+            _echo_error(exc, redactor)
+            ctx.exit(exc.exit_code)
+
+
+def _echo_error(exc: Exception, redactor: Any = None) -> None:
+    from .diagnosis import diagnose, format_diagnosis
+    from .redact import Redactor
+
+    redactor = redactor or Redactor()
+    click.echo(redactor.text(_style("Error: ", fg="red", bold=True) + str(exc)), err=True)
+    diagnosis = diagnose(exc)
+    if diagnosis is not None and diagnosis.title:
+        click.echo(redactor.text(_indent(format_diagnosis(diagnosis), 2)), err=True)
+
+
+def _indent(text: str, spaces: int) -> str:
+    pad = " " * spaces
+    return "\n".join(pad + line if line else line for line in text.splitlines())
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="o365check")
+@click.option("--debug", is_flag=True, help="Log every request (secrets masked) to stderr.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Check an Entra ID app that sends mail through Microsoft Graph (client credentials).
+
+    With no credentials, everything runs against the built-in sandbox tenant.
+
+    \b
+    Examples:
+        o365check doctor                       # the whole check against the sandbox
+        o365check doctor --sandbox wrong-secret
+        o365check doctor --env-file .env       # your own tenant
+        o365check sandbox scenarios
+    """
+    ctx.meta["o365check.debug"] = debug
+
+
+# ---------------------------------------------------------------------------- settings options
+def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every command that talks to a tenant takes, in azure-identity's terms."""
+    options = [
+        click.option("--tenant-id", metavar="GUID|DOMAIN", help="Directory (tenant) ID. [env: AZURE_TENANT_ID]"),
+        click.option("--client-id", metavar="GUID", help="Application (client) ID. [env: AZURE_CLIENT_ID]"),
+        click.option("--client-secret", metavar="VALUE", help="Client secret value; prefer the env var, options show up in process lists. [env: AZURE_CLIENT_SECRET]"),
+        click.option("--certificate", "certificate_path", metavar="PEM", help="PEM with private key and certificate. [env: AZURE_CLIENT_CERTIFICATE_PATH]"),
+        click.option("--sender", metavar="ADDRESS", help="Mailbox the app sends as. [env: O365CHECK_SENDER]"),
+        click.option("--to", "recipient", metavar="ADDRESS", help="Recipient of the test message (default: the sender itself). [env: O365CHECK_RECIPIENT]"),
+        click.option("--cloud", type=click.Choice(["global", "usgov", "usgov-dod", "china"]), help="National cloud. [env: O365CHECK_CLOUD]"),
+        click.option("--env-file", type=click.Path(dir_okay=False), help="A .env file with the variables above."),
+        click.option("-e", "--environment", "postman_environment", type=click.Path(dir_okay=False), help="A Postman environment file (tenant_id, client_id, client_secret, sender...)."),
+        click.option("--sandbox", "sandbox", is_flag=False, flag_value="ok", default=None, metavar="[SCENARIO]",
+                     help="Use the built-in sandbox tenant (default when no credentials are given); optionally a scenario name."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        names = ("tenant_id", "client_id", "client_secret", "certificate_path", "sender", "recipient", "cloud", "env_file", "postman_environment", "sandbox")
+        given = {name: kwargs.pop(name) for name in names}
+        kwargs["settings"] = _load_settings(given)
+        return command(*args, **kwargs)
+
+    return wrapper
+
+
+def _load_settings(given: dict[str, Any]) -> Any:
+    from .settings import Settings
+
+    settings = Settings.from_env(env_file=given.pop("env_file"))
+    postman = given.pop("postman_environment")
+    if postman:
+        settings = settings.merged_over(Settings.from_postman_environment(postman))
+    sandbox = given.pop("sandbox")
+    if sandbox is not None:
+        _check_scenario(sandbox)
+    settings = settings.with_values(**{k: v for k, v in given.items() if v}, sandbox=sandbox)
+    ctx = click.get_current_context()
+    ctx.meta["o365check.redactor"] = settings.redactor()
+    _configure_logging(ctx, settings.redactor())
+    return settings
+
+
+def _check_scenario(name: str) -> None:
+    from .sandbox import SCENARIOS
+
+    if name not in SCENARIOS:
+        raise click.BadParameter(f"{name!r} is not a sandbox scenario; `o365check sandbox scenarios` lists them: {', '.join(SCENARIOS)}", param_hint="--sandbox")
+
+
+def _configure_logging(ctx: click.Context, redactor: Any) -> None:
+    if not ctx.find_root().meta.get("o365check.debug"):
+        return
+    from .redact import RedactingFilter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter(redactor))
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG)
+
+
+# ---------------------------------------------------------------------------- doctor
+MARKS = {"passed": ("PASS", "green"), "failed": ("FAIL", "red"), "skipped": ("SKIP", "yellow")}
+
+
+def _echo_step(step: Any, redactor: Any) -> None:
+    from .diagnosis import format_diagnosis
+
+    mark, colour = MARKS[step.status]
+    out = [f"{_style(f'[{mark}]', fg=colour, bold=True)} {step.name:<14} {step.title}", f"{'':21}{step.summary}"]
+    if step.status != "skipped":
+        out += [f"{'':21}{key}: {value}" for key, value in step.details if value]
+    for warning in step.warnings:
+        out.append(_indent(_style("Warning: ", fg="yellow", bold=True) + format_diagnosis(warning), 21))
+    if step.diagnosis is not None:
+        out.append(_indent(format_diagnosis(step.diagnosis), 21))
+    click.echo(redactor.text("\n".join(out)))
+
+
+@main.command()
+@settings_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.option("--postman", is_flag=True, help="Also send the token request exactly as the guide's Postman test does.")
+@click.option("--max-wait", type=click.FloatRange(0, 600), default=10.0, show_default=True, help="Longest total wait (seconds) for Retry-After.")
+@click.option("--record", type=click.Path(dir_okay=False), help="Record every exchange to this cassette (secrets scrubbed).")
+@click.option("--replay", type=click.Path(dir_okay=False, exists=True), help="Replay this cassette with the network blocked.")
+def doctor(settings: Any, as_json: bool, postman: bool, max_wait: float, record: str | None, replay: str | None) -> None:
+    """Run the whole check: settings, tenant, token, claims, sendMail.
+
+    Each step says passed, failed (with the diagnosis: why, and what to click to fix it) or skipped.
+
+    \b
+    Examples:
+        o365check doctor
+        o365check doctor --sandbox no-admin-consent --json
+        AZURE_TENANT_ID=... AZURE_CLIENT_ID=... AZURE_CLIENT_SECRET=... O365CHECK_SENDER=... o365check doctor
+    """
+    from .doctor import build_report, run_doctor
+    from .targets import open_target
+
+    recorder = _recorder(record, replay, settings)
+    target = open_target(settings, recorder=recorder)
+    redactor = target.settings.redactor()
+    if not as_json:
+        intro = "no credentials given: using the built-in sandbox tenant" if target.mode == "sandbox" and not settings.has_credentials else target.label
+        click.echo(f"o365check doctor: {target.label}" + (f" ({intro})" if intro != target.label else ""))
+    steps = []
+    try:
+        for step in run_doctor(target.settings, target.session, sandbox=target.sandbox, postman=postman, max_wait=max_wait):
+            steps.append(step)
+            if not as_json:
+                _echo_step(step, redactor)
+    finally:
+        target.close()
+        if recorder is not None:
+            recorder.close()
+    report = build_report(target.settings, steps, target.label)
+    if as_json:
+        click.echo(redactor.text(json.dumps(report.to_dict(), indent=2)))
+    else:
+        from .diagnosis import format_diagnosis
+
+        for advice in report.advice:
+            click.echo(redactor.text(_indent(_style("Note: ", fg="cyan", bold=True) + format_diagnosis(advice), 2)))
+        verdict = _style("all checks passed", fg="green", bold=True) if report.ok else _style(f"failed at step {report.failed_step.name!r}", fg="red", bold=True)
+        click.echo(f"Result: {verdict}")
+    sys.exit(report.exit_code)
+
+
+def _recorder(record: str | None, replay: str | None, settings: Any) -> Any:
+    """A cassette recorder/replayer for --record/--replay (or O365CHECK_CASSETTE), or None."""
+    if record and replay:
+        raise click.UsageError("--record and --replay cannot be used together")
+    path = record or replay or settings.cassette
+    if not path:
+        return None
+    from .recording import open_cassette
+
+    mode = "all" if record else ("none" if replay else (settings.record_mode or "none"))
+    return open_cassette(path, mode=mode, settings=settings)
+
+
+# ---------------------------------------------------------------------------- token / send / consent-url
+@main.command()
+@settings_options
+@click.option("--postman", is_flag=True, help="Send the token request exactly as the guide's Postman test does (no MSAL).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def token(settings: Any, postman: bool, as_json: bool) -> None:
+    """Get an app-only token and show its claims (never the token itself).
+
+    \b
+    Example:
+        o365check token --sandbox
+    """
+    from .auth import acquire_app_token, request_token_like_postman
+    from .claims import check_claims, read_unverified_claims
+    from .targets import open_target
+
+    settings.validate()
+    target = open_target(settings)
+    with target.session:
+        got = (request_token_like_postman if postman else acquire_app_token)(target.settings, target.session)
+    claims = read_unverified_claims(got.access_token.reveal())
+    checks = check_claims(claims, target.settings)
+    redactor = target.settings.redactor()
+    if as_json:
+        shown = {k: claims[k] for k in ("aud", "iss", "tid", "appid", "roles", "idtyp", "exp", "iat", "ver") if k in claims}
+        click.echo(redactor.text(json.dumps({"expires_in": got.expires_in, "method": got.method, "claims": shown,
+                                             "checks": [c.__dict__ for c in checks]}, indent=2)))
+    else:
+        click.echo(f"Token received through {got.method} ({target.label}); expires in {got.expires_in} s. The token itself is not shown.")
+        for check in checks:
+            mark, colour = MARKS["passed" if check.passed else "failed"]
+            click.echo(redactor.text(f"{_style(f'[{mark}]', fg=colour)} {check.claim:<6} {check.actual}" + ("" if check.passed else f" (expected {check.expected})")))
+    sys.exit(0 if all(c.passed for c in checks) else 1)
+
+
+@main.command()
+@settings_options
+@click.option("--max-wait", type=click.FloatRange(0, 600), default=10.0, show_default=True, help="Longest total wait (seconds) for Retry-After.")
+def send(settings: Any, max_wait: float) -> None:
+    """Send the test message as the sender (to itself unless --to is given).
+
+    \b
+    Example:
+        o365check send --sandbox --to someone@contoso.example
+    """
+    from .auth import acquire_app_token
+    from .graph import send_mail
+    from .mail import build_test_message
+    from .targets import open_target
+
+    settings.validate()
+    target = open_target(settings)
+    with target.session:
+        got = acquire_app_token(target.settings, target.session)
+        to = target.settings.effective_recipient
+        result = send_mail(target.session, target.settings, got.access_token, build_test_message(target.settings.sender, to), max_wait=max_wait)
+    click.echo(f"Graph accepted the test message from {target.settings.sender} to {to} (HTTP {result.status}; request-id {result.request_id}).")
+    if target.sandbox is not None:
+        click.echo(f"The sandbox outbox now holds {len(target.sandbox.outbox)} message(s).")
+
+
+@main.command("consent-url")
+@settings_options
+@click.option("--redirect-uri", help="A redirect URI registered on the app (optional).")
+def consent_url(settings: Any, redirect_uri: str | None) -> None:
+    """Print the admin-consent URL for the app (open it as a Privileged Role Administrator).
+
+    \b
+    Example:
+        o365check consent-url --tenant-id contoso.onmicrosoft.com --client-id 11111111-2222-3333-4444-555555555555
+    """
+    from .consent import admin_consent_url
+
+    problems = [p for p in settings.problems() if p.severity == "error" and p.code.startswith(("tenant", "client-id", "cloud"))]
+    if problems:
+        from .errors import SettingsError
+
+        raise SettingsError(problems)
+    click.echo(admin_consent_url(settings.tenant_id, settings.client_id, cloud=settings.cloud, redirect_uri=redirect_uri))
+
+
+@main.command("scope-mailboxes")
+@settings_options
+@click.option("--group", default="", help="Mail-enabled security group holding the mailboxes the app may use.")
+@click.option("--service-principal-id", default="", help="Object ID of the Enterprise application (service principal).")
+def scope_mailboxes(settings: Any, group: str, service_principal_id: str) -> None:
+    """Print the PowerShell commands that limit Mail.Send to chosen mailboxes.
+
+    Mail.Send as an application permission lets the app send as any mailbox in the tenant.
+
+    \b
+    Example:
+        o365check scope-mailboxes --client-id 11111111-2222-3333-4444-555555555555 --sender noreply@contoso.com
+    """
+    from .consent import mailbox_scoping
+
+    scoping = mailbox_scoping(settings.client_id or "<client-id>", settings.sender or "<sender>", group=group, service_principal_id=service_principal_id)
+    click.echo(scoping.explanation)
+    for title, commands in (("Application access policy (Exchange Online PowerShell)", scoping.access_policy),
+                            ("RBAC for Applications (Exchange Online PowerShell)", scoping.rbac), ("Verify", scoping.verify)):
+        click.echo(f"\n# {title}")
+        for command in commands:
+            click.echo(command)
+
+
+# ---------------------------------------------------------------------------- sandbox
+@main.group()
+def sandbox() -> None:
+    """The built-in sandbox tenant: list scenarios, serve it on 127.0.0.1."""
+
+
+@sandbox.command("scenarios")
+def sandbox_scenarios() -> None:
+    """List the sandbox scenarios, one line each."""
+    from .sandbox import SCENARIOS
+
+    width = max(map(len, SCENARIOS))
+    for name, scenario in SCENARIOS.items():
+        click.echo(f"{name:<{width}}  {scenario.summary}")
+
+
+@sandbox.command("serve")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port on 127.0.0.1 (0 picks a free one).")
+@click.option("--scenario", default="ok", show_default=True, help="Scenario name (see `o365check sandbox scenarios`).")
+@click.option("--tls", is_flag=True, help="Serve HTTPS with a generated local CA (its path is printed).")
+@click.option("--environment-out", type=click.Path(dir_okay=False), help="Write a Postman environment for Newman/Postman.")
+def sandbox_serve(port: int, scenario: str, tls: bool, environment_out: str | None) -> None:
+    """Serve the identity platform and Graph paths of the sandbox on one loopback port.
+
+    \b
+    Example:
+        o365check sandbox serve --port 8400 --environment-out sandbox.postman_environment.json
+        newman run collections/office365-sendmail.postman_collection.json -e sandbox.postman_environment.json
+    """
+    import signal
+    import threading
+
+    from .sandbox import SCENARIOS, Sandbox
+
+    if scenario not in SCENARIOS:
+        raise click.BadParameter(f"{scenario!r} is not a scenario; use one of: {', '.join(SCENARIOS)}", param_hint="--scenario")
+    box = Sandbox(scenario)
+    try:
+        server = box.serve(port=port, tls=tls)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; pick another --port") from None
+    if environment_out:
+        box.write_postman_environment(environment_out, server.base_url)
+    click.echo(f"Sandbox scenario {scenario!r} serving at {server.base_url}", nl=True)
+    if tls:
+        click.echo(f"CA certificate: {server.ca_path}")
+    if environment_out:
+        click.echo(f"Postman environment written to {environment_out}")
+    click.echo("Outbox: " + server.base_url + "/_sandbox/outbox   (Ctrl+C to stop)")
+    sys.stdout.flush()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
