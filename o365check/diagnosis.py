@@ -156,7 +156,7 @@ def _diagnose_graph_error(err: GraphError, ctx: DiagnosisContext) -> Diagnosis:
         ("Client request ID", err.client_request_id), ("Date", err.date),
         ("Retry-After", "" if err.retry_after is None else f"{err.retry_after:g} s"), ("URL", err.url),
     ]
-    retry = {"retry_after": "" if err.retry_after is None else f"{err.retry_after:g}"}
+    retry = {"retry_after": "none given: start with a few seconds" if err.retry_after is None else f"{err.retry_after:g} s"}
     key = _graph_entry_key(err)
     entry = GRAPH[key] if key else FALLBACKS["graph-unknown"]
     return _build(entry, ctx, err.code or f"HTTP {err.status}", details, retry)

@@ -4,7 +4,7 @@ Data only; ``diagnosis.py`` picks an entry and fills in the user's values. Text 
 filled from the context: ``{tenant}``, ``{client_id}``, ``{sender}``, ``{portal}``, ``{login_host}``,
 ``{graph_host}``, ``{graph_scope}``, ``{token_url}``, ``{consent_url}``, ``{permissions_hint}``,
 ``{scoping_policy}``, ``{scoping_rbac}``, ``{scoping_verify}``, and from the error itself:
-``{host}``, ``{reason}``, ``{retry_after}``. Facts: reference/o365-facts.md §1.4, §3, §4.3, §5, §6.
+``{host}``, ``{reason}``, ``{retry_after}`` (these three only in entries for such errors). Facts: reference/o365-facts.md §1.4, §3, §4.3, §5, §6.
 """
 
 from __future__ import annotations
@@ -294,9 +294,9 @@ GRAPH: dict[str, Entry] = {
         ("Send smaller attachments, or a link instead of the file.",), G_SEND),
     "ApplicationThrottled": Entry("The app is throttled for this mailbox",
         "More than 4 concurrent requests, or more than 10,000 requests in 10 minutes, for this app and mailbox.",
-        ("Wait Retry-After ({retry_after} s) before retrying.", "Send to one mailbox one request at a time."), G_THR),
+        ("Wait the Retry-After time ({retry_after}) before retrying.", "Send to one mailbox one request at a time."), G_THR),
     "TooManyRequests": Entry("Graph is throttling the requests",
-        "Too many requests in a short time.", ("Wait Retry-After ({retry_after} s), then retry with back-off.",),
+        "Too many requests in a short time.", ("Wait the Retry-After time ({retry_after}), then retry with back-off.",),
         G_THROTTLING),
     "serviceNotAvailable": Entry("Graph is temporarily unavailable",
         "A transient failure on Microsoft's side (5xx).",
@@ -421,7 +421,7 @@ FINDINGS: dict[str, Entry] = {
         "to avoid a duplicate.", ("Look in the Sent Items of {sender}, the recipient's inbox or the Exchange message "
         "trace before retrying.",), G_SEND),
     "throttled-wait-exceeded": Entry("Throttled for longer than o365check will wait",
-        "Graph asked to wait {retry_after} s (Retry-After), longer than the configured maximum wait.",
+        "Graph asked to wait (Retry-After) longer than the configured maximum wait.",
         ("Run the check again later, or allow a longer wait.",), G_THR),
     "service-unreachable": Entry("A Microsoft service could not be reached",
         "Could not connect to {host}: {reason}. Nothing was sent.",
