@@ -1,0 +1,389 @@
+"""Run a collection: yield events, never print (reporters listen; Newman's ``lib/run`` model).
+
+A failed assertion is an event, not an exception; so is a request that could not be made. Only
+per-item state is held, so memory does not grow with the number of iterations.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from ..errors import GraphError, O365CheckError, SecretRoutingError, ServiceError, TokenError, UsageError, graph_error_class
+from ..http import build_session, describe_connection_error
+from ..redact import Redactor, is_secret_name
+from . import events as ev
+from .auth import ClientCredentialsTokens, apply_auth, find_effective_auth, read_oauth2_settings
+from .model import Collection, Folder, Item, Script, VariableFile
+from .requests_builder import BuiltRequest, build_request, join_url_template
+from .secret_routing import SecretRouter
+from .variables import VariableScopes, variables_to_dict
+
+__all__ = ["CollectionRun", "RunConfig", "iter_run", "read_service_error"]
+
+
+@dataclass
+class RunConfig:
+    """How to run: the inputs and options of ``o365check run`` (Newman's names in comments)."""
+
+    environment: VariableFile | None = None  # -e
+    globals: VariableFile | None = None  # -g
+    iteration_data: list[dict[str, Any]] | None = None  # -d
+    iterations: int | None = None  # -n
+    folders: Sequence[str] = ()  # --folder
+    env_vars: dict[str, str] = field(default_factory=dict)  # --env-var
+    global_vars: dict[str, str] = field(default_factory=dict)  # --global-var
+    bail: bool = False
+    delay_request_ms: int = 0
+    timeout_request_ms: int | None = None
+    timeout_ms: int | None = None  # whole run
+    timeout_script_ms: int | None = None
+    allow_secret_to: Sequence[str] = ()
+    base_dir: Path | None = None  # where relative body file paths are read from
+    verify: bool | str = True
+
+
+def read_service_error(code: int, body: str, url: str) -> ServiceError | None:
+    """A Microsoft identity (``{"error": "...", "error_codes": [...]}``) or Graph
+    (``{"error": {"code", "message"}}``) error body as our error type; None for anything else."""
+    if code < 400 or not body.lstrip().startswith("{"):
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    host = urlsplit(url).hostname or ""
+    if isinstance(error, dict) and isinstance(error.get("code"), str):
+        inner = error.get("innerError") if isinstance(error.get("innerError"), dict) else {}
+        return graph_error_class(code)(
+            code, error["code"], str(error.get("message", "")),
+            request_id=str(inner.get("request-id", "")), client_request_id=str(inner.get("client-request-id", "")),
+            date=str(inner.get("date", "")), url=url,
+        )
+    if isinstance(error, str):
+        return TokenError.from_response(data, code, host)
+    return None
+
+
+def _load_script_engine(timeout_ms: int | None, send_request: Callable[[dict], dict]) -> tuple[Any, str]:
+    """``(engine, "")`` or ``(None, reason)`` when the JavaScript engine cannot be used."""
+    try:
+        from .scripts import ScriptEngine
+    except ImportError as exc:
+        return None, f"the JavaScript engine is not available ({exc})"
+    try:
+        return ScriptEngine(timeout_ms=timeout_ms, send_request=send_request), ""
+    except Exception as exc:  # noqa: BLE001 - a broken engine must not stop the run, only its scripts
+        return None, f"the JavaScript engine could not start ({type(exc).__name__}: {exc})"
+
+
+class CollectionRun:
+    """One run of a collection. ``events()`` drives it; ``scopes`` hold the live variables."""
+
+    def __init__(self, collection: Collection, config: RunConfig | None = None, *, session: requests.Session | None = None):
+        self.collection = collection
+        self.config = config or RunConfig()
+        self.session = session or build_session(verify=self.config.verify)
+        self.redactor = Redactor()
+        self.router = SecretRouter(self.config.allow_secret_to)
+        self.tokens = ClientCredentialsTokens(self.session, timeout=self._request_timeout())
+        cfg = self.config
+        env = variables_to_dict(cfg.environment.values) if cfg.environment else {}
+        glob = variables_to_dict(cfg.globals.values) if cfg.globals else {}
+        env.update(cfg.env_vars)
+        glob.update(cfg.global_vars)
+        self.scopes = VariableScopes(globals_=glob, collection=variables_to_dict(collection.variables), environment=env)
+        self.secret_keys = {v.key for f in (cfg.environment, cfg.globals) if f for v in f.values if v.secret}
+        self.secret_keys |= {v.key for v in collection.variables if v.secret}
+        self._register_secrets()
+        self._engine: Any = None
+        self._engine_reason = ""
+        self._iteration = 0
+        self._stop_iteration = False
+
+    # -- secrets ---------------------------------------------------------------------------
+    def _register_secrets(self) -> None:
+        """Mask secret-typed and secret-named values; route credentials (called after scripts too)."""
+        for values in self.scopes.scopes.values():
+            for key, value in values.items():
+                if key in self.secret_keys or is_secret_name(key):
+                    self.redactor.add(None if value is None else str(value))
+            self.router.register_variables(values, self.secret_keys)
+
+    def _mask_headers(self, headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+        return tuple((k, str(self.redactor.value(k, v))) for k, v in headers)
+
+    # -- scripts ---------------------------------------------------------------------------
+    def _scripts_for(self, item: Item, parents: Sequence[Folder], listen: str) -> list[Script]:
+        # collection, then folders outermost first, then the request (runner-facts §5 "event")
+        chain = [*self.collection.events, *(s for f in parents for s in f.events), *item.events]
+        return [s for s in chain if s.listen == listen]
+
+    def _run_scripts(self, item: Item, parents: Sequence[Folder], listen: str, request: dict[str, Any],
+                     response: dict[str, Any] | None) -> Iterator[ev.Event]:
+        """Run the item's scripts for ``listen``; yields events; returns the changed request view."""
+        scripts = self._scripts_for(item, parents, listen)
+        if not scripts:
+            return request
+        if self._engine is None and not self._engine_reason:
+            self._engine, self._engine_reason = _load_script_engine(self.config.timeout_script_ms, self._send_script_request)
+        if self._engine is None:
+            yield ev.ScriptNotRun(item.name, listen, self._engine_reason, len(scripts))
+            return request
+        from .scripts import ScriptContext
+
+        for script in scripts:
+            info = {"eventName": listen, "iteration": self._iteration, "iterationCount": self._iterations,
+                    "requestName": item.name, "requestId": item.id}
+            context = ScriptContext(listen=listen, info=info, request=request, response=response, scopes=self.scopes.snapshot())
+            try:
+                outcome = self._engine.run(script.source, context)
+            except Exception as exc:  # noqa: BLE001 - an engine fault is reported like a script error
+                yield ev.ScriptFailed(item.name, listen, type(exc).__name__, self.redactor.text(str(exc)))
+                continue
+            self.scopes.replace_all(outcome.scopes or {})
+            self._register_secrets()
+            for line in outcome.console or []:
+                yield ev.ConsoleLogged(item.name, str(line[0]), self.redactor.text(str(line[1])))
+            for test in outcome.tests or []:
+                if test.skipped:
+                    yield ev.TestSkipped(item.name, test.name, self._iteration)
+                elif test.passed:
+                    yield ev.TestPassed(item.name, test.name, self._iteration)
+                else:
+                    yield ev.TestFailed(item.name, test.name, self.redactor.text(test.error or "failed"), self._iteration)
+            if outcome.error is not None:
+                err = outcome.error
+                yield ev.ScriptFailed(item.name, listen, err.name, self.redactor.text(err.message), err.line)
+            if outcome.request:
+                request = outcome.request
+            if outcome.next_request_set:
+                self._next_set, self._next_request = True, outcome.next_request
+            if listen == "prerequest" and outcome.skip_request:
+                self._skip_request = True
+        return request
+
+    def _send_script_request(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """``pm.sendRequest``: the secret-routing rule applies here too."""
+        url = spec.get("url")
+        url = url.get("raw", "") if isinstance(url, dict) else str(url or "")
+        headers = spec.get("header") or spec.get("headers") or []
+        pairs = list(headers.items()) if isinstance(headers, dict) else [(h.get("key", ""), h.get("value", "")) for h in headers if isinstance(h, dict) and not h.get("disabled")]
+        body = spec.get("body")
+        data: bytes | None = None
+        if isinstance(body, dict) and body.get("mode") == "urlencoded":
+            from urllib.parse import urlencode
+
+            data = urlencode([(f.get("key", ""), f.get("value", "")) for f in body.get("urlencoded") or [] if isinstance(f, dict)]).encode()
+            pairs.append(("Content-Type", "application/x-www-form-urlencoded"))
+        elif isinstance(body, dict) and "raw" in body:
+            data = str(body.get("raw") or "").encode()
+        elif isinstance(body, str):
+            data = body.encode()
+        built = BuiltRequest(method=str(spec.get("method") or "GET").upper(), url=url, headers=[(str(k), str(v)) for k, v in pairs], body=data)
+        self.router.check_request_allowed(built)
+        started = time.perf_counter()
+        response = self.session.request(built.method, built.url, headers=dict(built.headers), data=built.body, timeout=self._request_timeout())
+        return {"code": response.status_code, "status": response.reason or "", "headers": [{"key": k, "value": v} for k, v in response.headers.items()],
+                "body": response.text, "responseTime": round((time.perf_counter() - started) * 1000), "responseSize": len(response.content)}
+
+    # -- requests --------------------------------------------------------------------------
+    def _request_timeout(self) -> float | None:
+        ms = self.config.timeout_request_ms
+        return ms / 1000 if ms else None
+
+    def _prepare(self, item: Item, parents: Sequence[Folder]) -> Iterator[ev.Event]:
+        """Build and sign the request; yields warnings/token events; returns the BuiltRequest."""
+        built = build_request(item.request, self.scopes, base_dir=self.config.base_dir)
+        for warning in built.warnings:
+            yield ev.WarningIssued(warning, item.name)
+        auth = find_effective_auth(item, parents, self.collection)
+        token = None
+        if auth is not None and auth.type == "oauth2":
+            settings = read_oauth2_settings(auth, self.scopes, built.unresolved)
+            if settings is not None:
+                self.redactor.add(settings.client_secret)
+                self.router.register(settings.secret_variable, settings.client_secret)
+                probe = BuiltRequest("POST", settings.token_url, body=f"client_secret={settings.client_secret}".encode())
+                self.router.check_request_allowed(probe)
+                fetched = self.tokens.fetch_token(settings)
+                self.redactor.add(fetched.access_token)
+                token = fetched.access_token
+                yield ev.TokenFetched(item.name, settings.token_url, settings.client_id, settings.scope,
+                                      fetched.from_cache, max(0, round(fetched.expires_at - self.tokens.clock())))
+        for warning in apply_auth(built, auth, self.scopes, access_token=token):
+            yield ev.WarningIssued(warning, item.name)
+        if auth is not None and auth.type == "basic":
+            self.redactor.add_basic(self.scopes.resolve(str(auth.params.get("username") or "")),
+                                    self.scopes.resolve(str(auth.params.get("password") or "")))
+            self.redactor.add(self.scopes.resolve(str(auth.params.get("password") or "")))
+        self._digest = None
+        if auth is not None and auth.type == "digest":
+            self._digest = requests.auth.HTTPDigestAuth(self.scopes.resolve(str(auth.params.get("username") or "")),
+                                                        self.scopes.resolve(str(auth.params.get("password") or "")))
+        if built.unresolved:
+            yield ev.VariablesUnresolved(item.name, tuple(sorted(built.unresolved)))
+        self.router.check_request_allowed(built)
+        return built
+
+    def _send(self, item: Item, built: BuiltRequest) -> Iterator[ev.Event]:
+        """Send; yields RequestSent then ResponseReceived or RequestFailed; returns the script view."""
+        yield ev.RequestSent(item.name, built.method, self.redactor.text(built.url), self._mask_headers(built.headers),
+                             self.redactor.data(built.body_view) if built.body_view else None)
+        started = time.perf_counter()
+        try:
+            response = self.session.request(built.method, built.url, headers=_merge_headers(built.headers), data=built.body,
+                                            timeout=self._request_timeout(), auth=self._digest, allow_redirects=True)
+        except requests.ConnectionError as exc:
+            yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), describe_connection_error(exc, built.url), "connect")
+            return None
+        except requests.RequestException as exc:
+            error = describe_connection_error(exc, built.url)
+            yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), error,
+                                   "timeout" if isinstance(exc, requests.Timeout) else "error")
+            return None
+        elapsed = (time.perf_counter() - started) * 1000
+        text = response.content.decode(response.encoding or "utf-8", "replace")
+        headers = [(k, v) for k, v in response.headers.items()]
+        yield ev.ResponseReceived(item.name, response.status_code, response.reason or "", self._mask_headers(headers),
+                                  self.redactor.text(text), len(response.content), round(elapsed, 1),
+                                  read_service_error(response.status_code, text, built.url))
+        return {"code": response.status_code, "status": response.reason or "", "headers": [{"key": k, "value": v} for k, v in headers],
+                "body": text, "responseTime": round(elapsed), "responseSize": len(response.content)}
+
+    def _run_item(self, item: Item, parents: Sequence[Folder]) -> Iterator[ev.Event]:
+        self.scopes.scopes["local"] = {}
+        self._skip_request = False
+        template = {"url": join_url_template(item.request.url), "method": item.request.method,
+                    "headers": [{"key": h.key, "value": h.value} for h in item.request.headers if not h.disabled], "body": None}
+        changed = yield from self._run_scripts(item, parents, "prerequest", template, None)
+        if self._skip_request:
+            return
+        try:
+            built = yield from self._prepare(item, parents)
+        except SecretRoutingError as exc:
+            yield ev.RequestFailed(item.name, item.request.method, "", exc, "secret-routing")
+            return
+        except TokenError as exc:
+            yield ev.RequestFailed(item.name, "POST", "", exc, "token")
+            return
+        except O365CheckError as exc:
+            kind = "connect" if exc.exit_code == 3 else "input" if isinstance(exc, UsageError) else "error"
+            yield ev.RequestFailed(item.name, item.request.method, "", exc, kind)
+            return
+        if changed is not template and isinstance(changed, dict):
+            _apply_script_changes(built, changed, template, self.scopes)
+        response = yield from self._send(item, built)
+        if response is not None:
+            yield from self._run_scripts(item, parents, "test", built.script_view(), response)
+
+    # -- the run ---------------------------------------------------------------------------
+    def events(self) -> Iterator[ev.Event]:
+        """Run the collection, yielding events as they happen."""
+        cfg, started = self.config, time.time()
+        data = cfg.iteration_data or []
+        self._iterations = max(1, cfg.iterations or len(data) or 1)
+        plan = list(self.collection.iter_items(cfg.folders))
+        yield ev.RunStarted(self.collection.name, self._iterations, len(plan), started)
+        for warning in self.collection.warnings:
+            yield ev.WarningIssued(warning)
+        for name in cfg.folders:
+            if not self.collection.find_folder(name):
+                yield ev.WarningIssued(f"--folder {name!r}: no folder or request has this name")
+        aborted, reason, any_request = False, "", False
+        try:
+            for iteration in range(self._iterations):
+                self._iteration = iteration
+                self.scopes.scopes["iterationData"] = dict(data[min(iteration, len(data) - 1)]) if data else {}
+                self._register_secrets()
+                yield ev.IterationStarted(iteration, self._iterations)
+                index = 0
+                while index < len(plan):
+                    if cfg.timeout_ms and (time.time() - started) * 1000 > cfg.timeout_ms:
+                        aborted, reason = True, f"the run took longer than --timeout {cfg.timeout_ms} ms"
+                        break
+                    item, parents = plan[index]
+                    if any_request and cfg.delay_request_ms:
+                        time.sleep(cfg.delay_request_ms / 1000)
+                    any_request = True
+                    self._next_request: str | None = None
+                    self._next_set = False
+                    yield ev.ItemStarted(iteration, item.name, item.id, tuple(f.name for f in parents))
+                    failed = False
+                    for event in self._run_item(item, parents):
+                        if isinstance(event, (ev.TestFailed, ev.RequestFailed, ev.ScriptFailed)):
+                            failed = True
+                        yield event
+                    yield ev.ItemCompleted(iteration, item.name, item.id)
+                    if failed and cfg.bail:
+                        aborted, reason = True, f"--bail: stopped after the first failure (in {item.name!r})"
+                        break
+                    index = self._next_index(plan, index)
+                yield ev.IterationCompleted(iteration, self._iterations)
+                if aborted:
+                    break
+        finally:
+            if self._engine is not None:
+                self._engine.close()
+        yield ev.RunCompleted(started, time.time(), aborted, reason,
+                              environment=self.redactor.data(self.export_scope("environment")),
+                              globals=self.redactor.data(self.export_scope("globals")))
+
+    def _next_index(self, plan: list[tuple[Item, tuple[Folder, ...]]], index: int) -> int:
+        """The next item: the following one, or the one named by ``pm.execution.setNextRequest``."""
+        if not self._next_set:
+            return index + 1
+        if not self._next_request:  # setNextRequest(null): end this iteration
+            return len(plan)
+        for position, (item, _) in enumerate(plan):
+            if self._next_request in (item.name, item.id):
+                return position
+        return len(plan)  # an unknown name ends the iteration, as in Newman
+
+    def export_scope(self, scope: str) -> dict[str, Any]:
+        """A scope as a Postman variable file body: ``{"values": [{key, value, type, enabled}]}``
+        (unmasked; callers mask unless the user asked for secrets)."""
+        values = [{"key": k, "value": v, "type": "secret" if k in self.secret_keys else "default", "enabled": True}
+                  for k, v in self.scopes.scopes.get(scope, {}).items()]
+        source = self.config.environment if scope == "environment" else self.config.globals
+        return {"id": source.id if source else "", "name": source.name if source else scope,
+                "values": values, "_postman_variable_scope": scope}
+
+
+def _merge_headers(headers: Sequence[tuple[str, str]]) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    lower: dict[str, str] = {}
+    for key, value in headers:
+        if key.lower() in lower:
+            first = lower[key.lower()]
+            merged[first] = f"{merged[first]}, {value}"
+        else:
+            lower[key.lower()] = key
+            merged[key] = value
+    return merged
+
+
+def _apply_script_changes(built: BuiltRequest, changed: dict[str, Any], before: dict[str, Any], scopes: VariableScopes) -> None:
+    """A pre-request script changed ``pm.request``: take over its URL, method and headers."""
+    if changed.get("url") and changed.get("url") != before.get("url"):
+        built.url = scopes.resolve(str(changed["url"]))
+    if changed.get("method") and changed.get("method") != before.get("method"):
+        built.method = str(changed["method"]).upper()
+    if isinstance(changed.get("headers"), list) and changed["headers"] != before.get("headers"):
+        for header in changed["headers"]:
+            if isinstance(header, dict) and header.get("key") and header not in (before.get("headers") or []):
+                built.set_header(str(header["key"]), scopes.resolve(str(header.get("value", ""))))
+
+
+def iter_run(collection: Collection, config: RunConfig | None = None, *, session: requests.Session | None = None) -> Iterator[ev.Event]:
+    """Run ``collection`` and yield its events (see ``events.py``); never prints, never raises for a
+    failed test or request."""
+    return CollectionRun(collection, config, session=session).events()
