@@ -1,0 +1,73 @@
+"""``Sandbox``: one scenario's tenant model, its WSGI app, and the two ways to reach it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import requests
+
+from .app import SandboxApp
+from .environment import write_postman_environment
+from .faults import Faults
+from .hosts import CLOUDS
+from .model import Directory, Tenant
+from .routing import SandboxAdapter, mount_sandbox
+from .scenarios import Scenario, scenario_named
+from .server import SandboxServer
+
+__all__ = ["Sandbox"]
+
+
+class Sandbox:
+    """A fresh sandbox tenant for the scenario ``name`` (see ``SCENARIOS``).
+
+    ``box.tenant`` is the mutable model (the next request sees every change), ``box.credentials``
+    what the scenario's user typed, ``box.outbox`` the accepted messages, ``box.app`` the WSGI app.
+    ``clock`` (seconds since the epoch) lets tests move time for expiry and Retry-After.
+    """
+
+    def __init__(self, name: str = "ok", *, faults: Faults | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.scenario: Scenario = scenario_named(name)
+        world = self.scenario.build()
+        self.directory: Directory = world.directory
+        self.credentials: dict[str, str] = dict(world.credentials)
+        self.outbox: list[dict[str, Any]] = []
+        self.faults = faults or Faults()
+        self.app = SandboxApp(self.directory, self.outbox, self.scenario.name, self.tenant.cloud,
+                              self.faults, clock)
+
+    def __repr__(self) -> str:
+        return f"Sandbox({self.scenario.name!r}, outbox={len(self.outbox)} message(s))"
+
+    @property
+    def tenant(self) -> Tenant:
+        """The scenario's tenant (Contoso); other tenants are in ``box.directory``."""
+        return self.directory.tenants[0]
+
+    @property
+    def login_base(self) -> str:
+        return f"https://{CLOUDS[self.tenant.cloud].login_host}"
+
+    @property
+    def graph_base(self) -> str:
+        return f"https://{CLOUDS[self.tenant.cloud].graph_host}"
+
+    def mount(self, session: requests.Session) -> SandboxAdapter:
+        """Route all Microsoft hosts (https and http) of ``session`` to this sandbox, in-process."""
+        return mount_sandbox(session, self.app)
+
+    def serve(self, port: int = 0, tls: bool = False) -> SandboxServer:
+        """Start a loopback server on 127.0.0.1 (a free port by default); stop it when done."""
+        return SandboxServer(self.app, port=port, tls=tls, ambiguous_delay=self.faults.ambiguous_delay)
+
+    def write_postman_environment(self, path: str | Path, base_url: str | None = None) -> Path:
+        """A Postman environment for this scenario; ``base_url`` (a loopback server) replaces
+        both Microsoft bases, otherwise the real host names are written (in-process routing)."""
+        return write_postman_environment(
+            path, name=f"o365check sandbox: {self.scenario.name}",
+            login_base=base_url or self.login_base, graph_base=base_url or self.graph_base,
+            credentials=self.credentials,
+        )
