@@ -317,7 +317,7 @@ def scope_mailboxes(settings: Any, group: str, service_principal_id: str) -> Non
     """
     from .consent import mailbox_scoping
 
-    scoping = mailbox_scoping(settings.client_id or "<client-id>", settings.sender or "<sender>", group=group, service_principal_id=service_principal_id)
+    scoping = mailbox_scoping(settings.client_id, settings.sender, group=group, service_principal_id=service_principal_id)
     click.echo(scoping.explanation)
     for title, commands in (("Application access policy (Exchange Online PowerShell)", scoping.access_policy),
                             ("RBAC for Applications (Exchange Online PowerShell)", scoping.rbac), ("Verify", scoping.verify)):
