@@ -30,6 +30,7 @@ __all__ = [
     "RunStarted",
     "ScriptFailed",
     "ScriptNotRun",
+    "ScriptRan",
     "TestFailed",
     "TestPassed",
     "TestSkipped",
@@ -88,6 +89,14 @@ class ScriptNotRun(Event):
     listen: str
     reason: str
     count: int = 1
+
+
+@dataclass(frozen=True)
+class ScriptRan(Event):
+    """A script ran to its end or to an error (its tests and errors follow as their own events)."""
+
+    item: str
+    listen: str
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,7 @@ class CollectionRun:
             except Exception as exc:  # noqa: BLE001 - an engine fault is reported like a script error
                 yield ev.ScriptFailed(item.name, listen, type(exc).__name__, self.redactor.text(str(exc)))
                 continue
+            yield ev.ScriptRan(item.name, listen)
             self.scopes.replace_all(outcome.scopes or {})
             self._register_secrets()
             for line in outcome.console or []:

@@ -1,0 +1,155 @@
+"""Everything ``o365check run`` does, behind one function: ``run_collection_cli(options) -> exit code``.
+
+``cli.py`` only turns click options into ``RunOptions``. This module loads the inputs, builds the
+session (sandbox routing, CA, ``--insecure``), wires the reporters to the runner and writes the
+exports. Exit codes: 0 passed, 1 a test failed or a request errored, 2 unusable input, 3 could not
+connect (``o365check.errors``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..errors import O365CheckError, UsageError
+from ..http import build_session
+from ..redact import MASK
+from .loading import load_collection, load_environment, load_globals, load_iteration_data, parse_variable_assignment
+from .model import Variable, VariableFile
+from .reporters.cli import CliReporter
+from .reporters.json_report import JsonReporter
+from .reporters.junit import JUnitReporter
+from .runner import CollectionRun, RunConfig
+from .summary import RunSummary
+
+__all__ = ["RunOptions", "run_collection_cli"]
+
+REPORTERS = ("cli", "json", "junit")
+
+
+@dataclass
+class RunOptions:
+    """The options of ``o365check run`` (Newman's names where Newman has them)."""
+
+    collection: str
+    environment: str | None = None  # -e
+    globals: str | None = None  # -g
+    iteration_data: str | None = None  # -d
+    iterations: int | None = None  # -n
+    folders: list[str] = field(default_factory=list)  # --folder (repeatable)
+    bail: bool = False
+    delay_request: int = 0  # ms
+    timeout_request: int | None = None  # ms
+    timeout: int | None = None  # ms, whole run
+    timeout_script: int | None = None  # ms
+    insecure: bool = False
+    ca_cert: str | None = None
+    sandbox: str | None = None  # scenario name
+    export_environment: str | None = None
+    export_secrets: bool = False
+    reporters: list[str] = field(default_factory=lambda: ["cli"])  # -r cli,json,junit
+    reporter_json_export: str | None = None
+    reporter_junit_export: str | None = None
+    env_vars: list[str] = field(default_factory=list)  # --env-var k=v
+    global_vars: list[str] = field(default_factory=list)  # --global-var k=v
+    allow_secret_to: list[str] = field(default_factory=list)
+    record: str | None = None  # accepted; wired by the record/replay work
+    replay: str | None = None
+    no_color: bool = False
+
+
+def _sandbox_environment(scenario: str, base: VariableFile | None) -> tuple[Any, VariableFile]:
+    """The sandbox and an environment holding its bases and the scenario's typed credentials.
+
+    The scenario's values win over ``-e`` (they are what the scenario is about); other keys stay.
+    """
+    from ..sandbox import SCENARIOS, Sandbox
+
+    if scenario not in SCENARIOS:
+        raise UsageError(f"--sandbox {scenario!r} is not a scenario; use one of: {', '.join(SCENARIOS)}")
+    box = Sandbox(scenario)
+    with tempfile.TemporaryDirectory() as tmp:
+        written = load_environment(box.write_postman_environment(Path(tmp) / "sandbox.postman_environment.json"))
+    if base is not None:
+        keys = {v.key for v in written.values}
+        written.values = [v for v in base.values if v.key not in keys] + written.values
+        written.name, written.id = base.name, base.id
+    return box, written
+
+
+def _assignments(texts: list[str], option: str) -> dict[str, str]:
+    return dict(parse_variable_assignment(t, option) for t in texts)
+
+
+def _export_environment(path: str, run: CollectionRun, reveal: bool) -> None:
+    document = run.export_scope("environment")
+    if not reveal:
+        document = run.redactor.data(document)
+        for entry in document["values"]:
+            if entry["key"] in run.secret_keys and entry["value"] not in (None, ""):
+                entry["value"] = MASK
+    Path(path).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def run_collection_cli(options: RunOptions, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run a collection as ``o365check run`` does and return the exit code."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    try:
+        unknown = [r for r in options.reporters if r not in REPORTERS]
+        if unknown:
+            raise UsageError(f"-r {','.join(unknown)}: unknown reporter; use any of {', '.join(REPORTERS)}")
+        collection = load_collection(options.collection)
+        environment = load_environment(options.environment) if options.environment else None
+        globals_ = load_globals(options.globals) if options.globals else None
+        data = load_iteration_data(options.iteration_data) if options.iteration_data else None
+        if options.iterations is not None and options.iterations < 1:
+            raise UsageError(f"-n {options.iterations}: the number of iterations must be at least 1")
+        box = None
+        if options.sandbox:
+            box, environment = _sandbox_environment(options.sandbox, environment)
+        for source in (environment, globals_):
+            for warning in source.warnings if source else []:
+                collection.warnings.append(f"{Path(source.path).name}: {warning}")
+        config = RunConfig(
+            environment=environment, globals=globals_, iteration_data=data, iterations=options.iterations,
+            folders=list(options.folders), env_vars=_assignments(options.env_vars, "--env-var"),
+            global_vars=_assignments(options.global_vars, "--global-var"), bail=options.bail,
+            delay_request_ms=options.delay_request, timeout_request_ms=options.timeout_request,
+            timeout_ms=options.timeout, timeout_script_ms=options.timeout_script,
+            allow_secret_to=list(options.allow_secret_to), base_dir=Path.cwd(),
+            verify=False if options.insecure else (options.ca_cert or True),
+        )
+        session = build_session(sandbox=box, verify=config.verify,
+                                timeout=options.timeout_request / 1000 if options.timeout_request else None)
+        run = CollectionRun(collection, config, session=session)
+    except O365CheckError as exc:
+        err.write(f"error: {exc}\n")
+        return exc.exit_code
+
+    summary = RunSummary()
+    with ExitStack() as stack:
+        listeners: list[Any] = [summary]
+        if "cli" in options.reporters:
+            listeners.append(CliReporter(out, summary, color=not options.no_color))
+        if "json" in options.reporters:
+            path = options.reporter_json_export or f"newman-run-report-{Path(options.collection).stem}.json"
+            stream = stack.enter_context(open(path, "w", encoding="utf-8"))
+            listeners.append(JsonReporter(stream, summary, collection=run.redactor.data(collection.source)))
+        if "junit" in options.reporters:
+            path = options.reporter_junit_export or f"newman-run-report-{Path(options.collection).stem}.xml"
+            stream = stack.enter_context(open(path, "w", encoding="utf-8"))
+            listeners.append(JUnitReporter(stream, summary))
+        for event in run.events():
+            for listener in listeners:
+                listener.handle(event)
+        for listener in listeners[1:]:
+            listener.close()
+    if options.export_environment:
+        _export_environment(options.export_environment, run, options.export_secrets)
+    return summary.exit_code
