@@ -63,9 +63,10 @@ test_message.__test__ = False  # a helper, not a test
 def send_mail(session: requests.Session, box: Sandbox, token: str, payload: Any = None,
               sender: str | None = None, base: str = GRAPH, **kwargs: Any) -> requests.Response:
     payload = test_message(box.credentials["recipient"]) if payload is None else payload
+    headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
     return session.post(
         f"{base}/v1.0/users/{sender or box.credentials['sender']}/sendMail",
-        headers={"Authorization": f"Bearer {token}"}, json=payload, **kwargs,
+        headers=headers, json=payload, **kwargs,
     )
 
 
