@@ -78,7 +78,7 @@ def discover_tenant(settings: Settings, session: requests.Session) -> dict[str, 
     if response.status_code == 200 and isinstance(body, dict) and "token_endpoint" in body:
         return body
     token_error = TokenError.from_response(body, response.status_code, cloud.login_host) if isinstance(body, dict) and "error" in body else None
-    raise DiscoveryError(settings.tenant_id, cloud.login_host, response.status_code, token_error)
+    raise DiscoveryError(settings.tenant_id, cloud.login_host, response.status_code, token_error, _retry_after(response))
 
 
 def _json_or_none(response: requests.Response) -> Any:

@@ -149,12 +149,14 @@ def _echo_step(step: Any, redactor: Any) -> None:
 
     mark, colour = MARKS[step.status]
     out = [f"{_style(f'[{mark}]', fg=colour, bold=True)} {step.name:<14} {step.title}", f"{'':21}{step.summary}"]
-    if step.status != "skipped":
+    if step.status == "passed":  # a failure's facts are in its diagnosis (ids included)
         out += [f"{'':21}{key}: {value}" for key, value in step.details if value]
     for warning in step.warnings:
         out.append(_indent(_style("Warning: ", fg="yellow", bold=True) + format_diagnosis(warning), 21))
     if step.diagnosis is not None:
-        out.append(_indent(format_diagnosis(step.diagnosis), 21))
+        out.append("")
+        out.append(_indent(_style("Why: ", fg="red", bold=True) + format_diagnosis(step.diagnosis), 21))
+        out.append("")
     click.echo(redactor.text("\n".join(out)))
 
 
@@ -183,7 +185,7 @@ def doctor(settings: Any, as_json: bool, postman: bool, max_wait: float, record:
     target = open_target(settings, recorder=recorder)
     redactor = target.settings.redactor()
     if not as_json:
-        intro = "no credentials given: using the built-in sandbox tenant" if target.mode == "sandbox" and not settings.has_credentials else target.label
+        intro = "no credentials given: using the built-in sandbox tenant" if target.mode == "sandbox" and not settings.has_credentials and not settings.sandbox else target.label
         click.echo(f"o365check doctor: {target.label}" + (f" ({intro})" if intro != target.label else ""))
     steps = []
     try:

@@ -254,7 +254,7 @@ GRAPH: dict[str, Entry] = {
         "assigned, or it was assigned less than ~15 minutes ago.",
         ("Assign a licence that includes Exchange Online to {sender}, or use a shared mailbox (no licence needed).",
          "After licensing, wait for the mailbox to be provisioned, then retry."), G_SEND),
-    "MailboxNotEnabledForRESTAPI": Entry("The mailbox is inactive, soft-deleted or on-premises",
+    "MailboxNotEnabledForRESTAPI": Entry("The sender has no usable Exchange Online mailbox (no licence, inactive or on-premises)",
         "Graph cannot use the mailbox of {sender}: no Exchange Online licence, an on-premises (hybrid) mailbox, "
         "a guest user, or a soft-deleted mailbox.",
         ("Assign a licence that includes Exchange Online (or use a shared mailbox in Exchange Online).",

@@ -20,6 +20,7 @@ from .claims import check_claims, read_unverified_claims
 from .diagnosis import Diagnosis, DiagnosisContext, diagnose
 from .errors import (
     AmbiguousSendError,
+    DiscoveryError,
     GraphError,
     O365CheckError,
     ServiceError,
@@ -144,8 +145,8 @@ def _with_retry_after(call: Callable[[], AppToken], max_wait: float, sleep: Call
     while True:
         try:
             return call(), waited
-        except TokenError as exc:
-            wait = exc.retry_after if exc.retry_after is not None else None
+        except (TokenError, DiscoveryError) as exc:  # MSAL repeats discovery: it can be throttled too
+            wait = exc.retry_after
             if exc.status in RETRYABLE_STATUSES and wait is not None and waited + wait <= max_wait:
                 sleep(wait)
                 waited += wait
@@ -181,7 +182,7 @@ def run_doctor(
                              tuple((p.field, f"{p.message}: {p.value}" if p.value else p.message) for p in exc.problems),
                              tuple(diagnose(p, _context(settings)) for p in exc.problems[1:]), exit_code=2))
     else:
-        yield ran(StepResult("settings", "passed", f"tenant {settings.tenant_id}, app {settings.client_id}, sender {settings.sender}",
+        yield ran(StepResult("settings", "passed", "every value is present and well-formed" + (f" ({len(warnings)} warning(s))" if warnings else ""),
                              details=_settings_details(settings), warnings=tuple(diagnose(w, _context(settings)) for w in warnings)))
 
     # 2. tenant discovery

@@ -229,8 +229,10 @@ class TokenError(ServiceError):
 class DiscoveryError(ServiceError):
     """Tenant discovery (the OpenID configuration request) failed."""
 
-    def __init__(self, tenant: str, host: str, status: int | None, token_error: TokenError | None = None):
+    def __init__(self, tenant: str, host: str, status: int | None, token_error: TokenError | None = None,
+                 retry_after: float | None = None):
         self.tenant, self.host, self.status, self.token_error = tenant, host, status, token_error
+        self.retry_after = retry_after
         detail = f": {token_error}" if token_error else ""
         super().__init__(f"tenant discovery for {tenant!r} at {host} failed (HTTP {status}){detail}")
 

@@ -114,7 +114,7 @@ GRAPH_CASES = [
     (404, "ResourceNotFound", "Resource could not be discovered.",
      "ResourceNotFound", "The sender has no mailbox (resource not found)"),
     (404, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise.",
-     "MailboxNotEnabledForRESTAPI", "The mailbox is inactive, soft-deleted or on-premises"),
+     "MailboxNotEnabledForRESTAPI", "The sender has no usable Exchange Online mailbox (no licence, inactive or on-premises)"),
     (400, "BadRequest", "/me request is only valid with delegated authentication flow.",
      "BadRequest#me", "/me cannot be used with an app-only token"),
     (400, "BadRequest", "The property 'subject' does not exist on type 'microsoft.graph.sendMail'.",

@@ -17,9 +17,10 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 from urllib3 import HTTPResponse
-from werkzeug.test import EnvironBuilder, run_wsgi_app
+from werkzeug.datastructures import Headers
+from werkzeug.test import EnvironBuilder
 
-from .app import AMBIGUOUS_ENVIRON_KEY
+from .app import AMBIGUOUS_ENVIRON_KEY, OUTCOME_ENVIRON_KEY
 from .hosts import MICROSOFT_HOSTS
 
 __all__ = ["SandboxAdapter", "mount_sandbox"]
@@ -47,13 +48,20 @@ class SandboxAdapter(BaseAdapter):
         )
         environ = builder.get_environ()
         builder.close()
-        app_iter, status, headers = run_wsgi_app(self.app, environ, buffered=True)
+        outcome: dict[str, str] = {}
+        environ[OUTCOME_ENVIRON_KEY] = outcome  # survives run_wsgi_app's copy of the environ
+        started_response: list[Any] = []
+        # Called directly (not werkzeug.test.run_wsgi_app, which copies the environ) so the
+        # app's ambiguous-fault mark is visible here afterwards.
+        app_iter = self.app(environ, lambda status, headers, exc_info=None: started_response.append((status, headers)))
         try:
             content = b"".join(app_iter)
         finally:
             if hasattr(app_iter, "close"):
                 app_iter.close()
-        kind = environ.get(AMBIGUOUS_ENVIRON_KEY)
+        status, header_list = started_response[-1]
+        headers = Headers(header_list)
+        kind = outcome.get("ambiguous") or environ.get(AMBIGUOUS_ENVIRON_KEY)
         if kind == "reset":
             # The message went into the outbox; the answer is lost (an ambiguous outcome).
             raise requests.ConnectionError(
