@@ -35,9 +35,17 @@ class Sandbox:
         self.directory: Directory = world.directory
         self.credentials: dict[str, str] = dict(world.credentials)
         self.outbox: list[dict[str, Any]] = []
-        self.faults = faults or Faults()
         self.app = SandboxApp(self.directory, self.outbox, self.scenario.name, self.tenant.cloud,
-                              self.faults, clock)
+                              faults, clock)
+
+    @property
+    def faults(self) -> Faults:
+        return self.app.injector.faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        """Change the faults from the next request on; throttles already handed out still hold."""
+        self.app.injector.faults = faults
 
     def __repr__(self) -> str:
         return f"Sandbox({self.scenario.name!r}, outbox={len(self.outbox)} message(s))"
