@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..diagnosis import DiagnosisContext
 from ..errors import O365CheckError, UsageError
 from ..http import build_session
 from ..redact import MASK
@@ -82,6 +83,19 @@ def _sandbox_environment(scenario: str, base: VariableFile | None) -> tuple[Any,
     return box, written
 
 
+def _diagnosis_context(run: CollectionRun) -> DiagnosisContext:
+    """The tenant, client and sender the collection uses, to fill the diagnosis' commands and links."""
+    def value(*names: str) -> str:
+        for name in names:
+            found, v = run.scopes.lookup(name)
+            if found and v and "{{" not in str(v):
+                return str(v)
+        return ""
+
+    return DiagnosisContext(tenant=value("tenant_id", "TenantId", "tenant"), client_id=value("client_id", "ClientId"),
+                            sender=value("sender", "UserId"))
+
+
 def _assignments(texts: list[str], option: str) -> dict[str, str]:
     return dict(parse_variable_assignment(t, option) for t in texts)
 
@@ -136,7 +150,7 @@ def run_collection_cli(options: RunOptions, stdout: TextIO | None = None, stderr
     with ExitStack() as stack:
         listeners: list[Any] = [summary]
         if "cli" in options.reporters:
-            listeners.append(CliReporter(out, summary, color=not options.no_color))
+            listeners.append(CliReporter(out, summary, color=not options.no_color, context=_diagnosis_context(run)))
         if "json" in options.reporters:
             path = options.reporter_json_export or f"newman-run-report-{Path(options.collection).stem}.json"
             stream = stack.enter_context(open(path, "w", encoding="utf-8"))

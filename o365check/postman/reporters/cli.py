@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from ...diagnosis import diagnose, format_diagnosis
+from ...diagnosis import DiagnosisContext, diagnose, format_diagnosis
 from .. import events as ev
 from ..summary import RunSummary
 
@@ -30,8 +30,10 @@ def _indent(text: str, prefix: str) -> str:
 class CliReporter:
     """Listens to run events and writes Newman-style console output."""
 
-    def __init__(self, stream: TextIO, summary: RunSummary, *, color: bool = True, progress: bool | None = None):
+    def __init__(self, stream: TextIO, summary: RunSummary, *, color: bool = True, progress: bool | None = None,
+                 context: DiagnosisContext | None = None):
         self.out, self.summary = stream, summary
+        self.context = context
         self.color = color
         self._progress = progress
         self._done = 0
@@ -114,7 +116,7 @@ class CliReporter:
             self._write(self._c("90", f"  (diagnosis for {key} shown above)"))
             return
         self._diagnosed.add(key)
-        self._write(_indent(format_diagnosis(diagnose(error)), "    │ "))
+        self._write(_indent(format_diagnosis(diagnose(error, self.context)), "    │ "))
 
     def _write_summary(self, event: ev.RunCompleted) -> None:
         s = self.summary
