@@ -239,8 +239,8 @@ def token(settings: Any, postman: bool, as_json: bool) -> None:
     from .claims import check_claims, read_unverified_claims
     from .targets import open_target
 
-    settings.validate()
     target = open_target(settings)
+    target.settings.validate()
     with target.session:
         got = (request_token_like_postman if postman else acquire_app_token)(target.settings, target.session)
     claims = read_unverified_claims(got.access_token.reveal())
@@ -273,8 +273,8 @@ def send(settings: Any, max_wait: float) -> None:
     from .mail import build_test_message
     from .targets import open_target
 
-    settings.validate()
     target = open_target(settings)
+    target.settings.validate()
     with target.session:
         got = acquire_app_token(target.settings, target.session)
         to = target.settings.effective_recipient
