@@ -1,0 +1,19 @@
+"""Notebook views over the o365check core (the ONLY package that imports ipywidgets/IPython).
+
+Each panel is a small class whose callbacks write what the learner sees into widget values
+(``HTML.value``), so it can be driven and checked in plain pytest (``.value``, ``Button.click()``).
+Panels share one ``Walkthrough``: the mode (sandbox scenario, your tenant, a cassette), the typed
+values and the last token, kept in Python and never in a widget.
+
+    >>> from o365check.widgets import Walkthrough, ModeSelector, CredentialsPanel
+    >>> walk = Walkthrough()                 # sandbox unless AZURE_* or O365CHECK_CASSETTE are set
+    >>> ModeSelector(walk); CredentialsPanel(walk)
+"""
+
+from .credentials import CredentialsPanel
+from .mode import ModeSelector
+from .send import SendPanel
+from .state import MODES, Walkthrough
+from .token import TokenPanel
+
+__all__ = ["CredentialsPanel", "MODES", "ModeSelector", "SendPanel", "TokenPanel", "Walkthrough"]
