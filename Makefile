@@ -32,7 +32,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/cli_startup.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
