@@ -11,9 +11,25 @@ values and the last token, kept in Python and never in a widget.
 """
 
 from .credentials import CredentialsPanel
+from .doctor import DoctorPanel, ScenarioTour, check_scenario, report_html
 from .mode import ModeSelector
+from .scoping import MailboxScopingPanel
 from .send import SendPanel
+from .setup import SetupChecklist
 from .state import MODES, Walkthrough
 from .token import TokenPanel
 
-__all__ = ["CredentialsPanel", "MODES", "ModeSelector", "SendPanel", "TokenPanel", "Walkthrough"]
+__all__ = [
+    "MODES",
+    "CredentialsPanel",
+    "DoctorPanel",
+    "MailboxScopingPanel",
+    "ModeSelector",
+    "ScenarioTour",
+    "SendPanel",
+    "SetupChecklist",
+    "TokenPanel",
+    "Walkthrough",
+    "check_scenario",
+    "report_html",
+]
