@@ -12,7 +12,7 @@ import pytest
 
 from o365check.sandbox import Sandbox
 from sandbox_helpers import (
-    GRAPH_SCOPE, LOGIN, make_certificate, mounted_session, post_token, token_form, token_url,
+    LOGIN, make_certificate, mounted_session, post_token, token_form, token_url,
 )
 
 

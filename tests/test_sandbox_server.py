@@ -14,7 +14,7 @@ import requests
 
 import o365check.sandbox
 from o365check.sandbox import Faults, Sandbox
-from sandbox_helpers import fetch_token, send_mail, token_form
+from sandbox_helpers import send_mail, token_form
 
 loopback = pytest.mark.block_network(allowed_hosts=["127.0.0.1"])
 

@@ -1,139 +1,23 @@
-"""The Microsoft identity platform endpoints: tenant and instance discovery, JWKS, token.
+"""The Microsoft identity platform endpoints: dispatch, tenant and instance discovery, JWKS.
 
-Shapes and texts follow reference §1 (token endpoint, AADSTS codes, error JSON) and §2 (what MSAL
-requests and expects). Every handler takes a werkzeug Request and returns a Response.
+Shapes follow reference §2 (what MSAL requests and expects); the token endpoint itself is in
+``token_endpoint.py``, the error shapes in ``ests.py``.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import uuid
-from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import unquote_plus
 
 from werkzeug.wrappers import Request, Response
 
+from .ests import TokenError, aadsts_error_response, discovery_headers, find_tenant, json_response
 from .hosts import SandboxCloud
-from .model import AppRegistration, Directory, Tenant
-from .tokens import (
-    ACCESS_TOKEN_LIFETIME,
-    AssertionRejected,
-    check_client_assertion,
-    mint_access_token,
-    signing_key,
-)
+from .model import Directory
+from .token_endpoint import answer_token_request
+from .tokens import signing_key
 
-__all__ = ["answer_identity_request", "aadsts_error_response", "TokenError"]
-
-GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$")
-JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
-ESTS_SERVER = "2.1.0.0 - SANDBOX ProdSlices"  # x-ms-ests-server; real ones name a region
-
-
-class TokenError(Exception):
-    """An AADSTS error the token endpoint answers with (reference §1.3/§1.4)."""
-
-    def __init__(self, code: int, error: str, text: str, status: int | None = None) -> None:
-        super().__init__(f"AADSTS{code}")
-        self.code = code
-        self.error = error
-        self.text = text
-        # RFC 6749: invalid_client is 401, other OAuth errors 400 (reference §1.4).
-        self.status = status or (401 if error == "invalid_client" else 400)
-
-
-def _timestamp(now: float) -> str:
-    return datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
-
-
-def _correlation_id(request: Request) -> str:
-    """ESTS echoes the client's ``client-request-id`` (MSAL always sends one)."""
-    sent = request.headers.get("client-request-id", "")
-    return sent if GUID.match(sent) else str(uuid.uuid4())
-
-
-def _http_date() -> str:
-    from email.utils import formatdate
-
-    return formatdate(usegmt=True)
-
-
-def _ests_headers(trace_id: str) -> dict[str, str]:
-    # The headers of real token-endpoint responses (reference §1.2).
-    return {
-        "Date": _http_date(),
-        "Cache-Control": "no-store, no-cache",
-        "Pragma": "no-cache",
-        "Expires": "-1",
-        "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
-        "X-Content-Type-Options": "nosniff",
-        "P3P": 'CP="DSP CUR OTPi IND OTRi ONL FIN"',
-        "x-ms-request-id": trace_id,
-        "x-ms-ests-server": ESTS_SERVER,
-    }
-
-
-def _json_response(body: Any, status: int, headers: dict[str, str]) -> Response:
-    return Response(
-        json.dumps(body, separators=(",", ":")),
-        status=status,
-        headers=headers,
-        content_type="application/json; charset=utf-8",
-    )
-
-
-def aadsts_error_response(
-    request: Request, error: TokenError, cloud_login_host: str, now: float,
-    extra_headers: dict[str, str] | None = None,
-) -> Response:
-    """The error JSON of reference §1.3, exactly: description with Trace/Correlation/Timestamp."""
-    trace_id = str(uuid.uuid4())
-    correlation_id = _correlation_id(request)
-    stamp = _timestamp(now)
-    body = {
-        "error": error.error,
-        "error_description": (
-            f"AADSTS{error.code}: {error.text}\r\nTrace ID: {trace_id}\r\n"
-            f"Correlation ID: {correlation_id}\r\nTimestamp: {stamp}"
-        ),
-        "error_codes": [error.code],
-        "timestamp": stamp,
-        "trace_id": trace_id,
-        "correlation_id": correlation_id,
-        "error_uri": f"https://{cloud_login_host}/error?code={error.code}",
-    }
-    headers = _ests_headers(trace_id) | (extra_headers or {})
-    return _json_response(body, error.status, headers)
-
-
-def _tenant_not_found(tenant: str) -> TokenError:
-    return TokenError(
-        90002, "invalid_request",
-        f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are "
-        "signing into the correct cloud. Check with your subscription administrator, this may "
-        "happen if there are no active subscriptions for the tenant.",
-    )
-
-
-def _malformed_tenant(tenant: str) -> TokenError:
-    return TokenError(
-        900023, "invalid_request",
-        f"Specified tenant identifier '{tenant}' is neither a valid DNS name, nor a valid external domain.",
-    )
-
-
-def _find_tenant(segment: str, directory: Directory, clouds: list[SandboxCloud]) -> Tenant:
-    """The tenant the path names on this host; a tenant of another cloud is "not found" here."""
-    if not (GUID.match(segment) or DNS_NAME.match(segment)):
-        raise _malformed_tenant(segment)
-    tenant = directory.find_tenant(segment, {c.name for c in clouds})
-    if tenant is None:
-        raise _tenant_not_found(segment)
-    return tenant
+__all__ = ["answer_identity_request"]
 
 
 def answer_identity_request(
@@ -148,26 +32,16 @@ def answer_identity_request(
         if request.method == "GET" and len(parts) == 4 and parts[1:] == ["v2.0", ".well-known", "openid-configuration"]:
             return _tenant_discovery(request, parts[0], directory, clouds, now)
         if request.method == "GET" and len(parts) in (3, 4) and parts[1] == "discovery" and parts[-1] == "keys":
-            return _json_response({"keys": [signing_key().jwk(_issuer(request, parts[0]))]}, 200,
-                                  _discovery_headers())
+            return json_response({"keys": [signing_key().jwk(_issuer(request, parts[0]))]}, 200,
+                                  discovery_headers())
         if len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "token"]:
             if request.method != "POST":
                 raise TokenError(900561, "invalid_request",
                                  "The endpoint only accepts POST requests. Received a GET request.")
-            return _token(request, parts[0], directory, clouds, now)
+            return answer_token_request(request, parts[0], directory, clouds, now)
     except TokenError as error:
         return aadsts_error_response(request, error, login_host, now)
     return Response("Not Found", status=404, content_type="text/plain; charset=utf-8")
-
-
-def _discovery_headers() -> dict[str, str]:
-    return {
-        "Date": _http_date(),
-        "Cache-Control": "max-age=86400, private",
-        "Access-Control-Allow-Origin": "*",
-        "x-ms-request-id": str(uuid.uuid4()),
-        "x-ms-ests-server": ESTS_SERVER,
-    }
 
 
 def _base(request: Request) -> str:
@@ -202,7 +76,7 @@ def _instance_discovery(request: Request) -> Response:
              "preferred_cache": "login-us.microsoftonline.com", "aliases": ["login-us.microsoftonline.com"]},
         ],
     }
-    return _json_response(body, 200, _discovery_headers())
+    return json_response(body, 200, discovery_headers())
 
 
 def _tenant_discovery(
@@ -214,7 +88,7 @@ def _tenant_discovery(
         region = None
     else:
         try:
-            tenant = _find_tenant(segment, directory, clouds)
+            tenant = find_tenant(segment, directory, clouds)
         except TokenError as error:
             # Discovery answers with `invalid_tenant` (reference §1.4, AADSTS90002 row).
             error.error = "invalid_tenant"
@@ -251,137 +125,4 @@ def _tenant_discovery(
         "msgraph_host": cloud.graph_host,
         "rbac_url": "https://pas.windows.net",
     }
-    return _json_response(body, 200, _discovery_headers())
-
-
-def _read_form(request: Request) -> dict[str, str]:
-    """The form body; anything else (JSON, query string) counts as an empty body (§1.1)."""
-    if request.mimetype != "application/x-www-form-urlencoded":
-        return {}
-    return {k: v for k, v in request.form.items()}
-
-
-def _basic_credentials(request: Request) -> tuple[str, str] | None:
-    auth = request.authorization
-    if auth is None or auth.type != "basic" or auth.username is None:
-        return None
-    # RFC 6749 §2.3.1: both parts are form-urlencoded before Base64.
-    return unquote_plus(auth.username), unquote_plus(auth.password or "")
-
-
-def _require(form: dict[str, str], name: str) -> str:
-    value = form.get(name, "")
-    if not value:
-        raise TokenError(900144, "invalid_request",
-                         f"The request body must contain the following parameter: '{name}'.")
-    return value
-
-
-def _token(
-    request: Request, segment: str, directory: Directory, clouds: list[SandboxCloud], now: float
-) -> Response:
-    """``POST /{tenant}/oauth2/v2.0/token`` for the client-credentials grant."""
-    form = _read_form(request)
-    basic = _basic_credentials(request)
-    lowered = segment.lower()
-    tenant = None
-    if lowered not in ("common", "consumers", "organizations"):
-        tenant = _find_tenant(segment, directory, clouds)
-    grant_type = _require(form, "grant_type")
-    if grant_type != "client_credentials":
-        raise TokenError(70003, "unsupported_grant_type",
-                         f"The app requested an unsupported grant type '{grant_type}'.")
-    if lowered in ("common", "consumers"):
-        raise TokenError(9001023, "invalid_request",
-                         "The grant type isn't supported over the /common or /consumers endpoints. "
-                         "Please use the /organizations or tenant-specific endpoint.")
-    if tenant is None:  # /organizations names no tenant [unverified: 50059 seen for this case]
-        raise TokenError(50059, "invalid_request",
-                         "No tenant-identifying information found in either the request or implied "
-                         "by any provided credentials.")
-    client_id = form.get("client_id") or (basic[0] if basic else "")
-    if not client_id:
-        _require(form, "client_id")
-    if "resource" in form:
-        raise TokenError(901002, "invalid_request", "The 'resource' request parameter isn't supported.")
-    cloud = next(c for c in clouds if c.name == tenant.cloud)
-    _check_scope(_require(form, "scope"), tenant, cloud)
-    app = tenant.find_app(client_id)
-    if app is None:
-        raise TokenError(
-            700016, "unauthorized_client",
-            f"Application with identifier '{client_id}' was not found in the directory "
-            f"'{tenant.display_name}'. This can happen if the application has not been installed by "
-            "the administrator of the tenant or consented to by any user in the tenant. You may have "
-            "sent your authentication request to the wrong tenant.",
-        )
-    if not app.enabled:
-        raise TokenError(7000112, "unauthorized_client",
-                         f"Application '{app.client_id}'({app.display_name}) is disabled.")
-    credential_kind = _check_credential(form, basic, app, tenant, now)
-    if app.blocked_by_conditional_access:
-        # The `error` value for 53003 is not confirmed by a source (reference §1.4).
-        raise TokenError(53003, "access_denied",
-                         "Access has been blocked by Conditional Access policies. The access policy "
-                         "does not allow token issuance.")
-    token = mint_access_token(tenant, app, cloud.graph_resource, now=now, credential_kind=credential_kind)
-    body = {"token_type": "Bearer", "expires_in": ACCESS_TOKEN_LIFETIME,
-            "ext_expires_in": ACCESS_TOKEN_LIFETIME, "access_token": token}
-    return _json_response(body, 200, _ests_headers(str(uuid.uuid4())))
-
-
-def _check_scope(scope: str, tenant: Tenant, cloud: SandboxCloud) -> None:
-    for item in scope.split():
-        if not item.endswith("/.default"):
-            raise TokenError(
-                1002012, "invalid_scope",
-                f"The provided value for scope {scope} is not valid. Client credential flows must "
-                "have a scope value with /.default suffixed to the resource identifier (application ID URI).",
-            )
-        resource = item[: -len("/.default")]
-        if resource not in (cloud.graph_resource, GRAPH_APP_ID):
-            raise TokenError(
-                500011, "invalid_resource",
-                f"The resource principal named {resource} was not found in the tenant named "
-                f"{tenant.display_name}. This can happen if the application has not been installed "
-                "by the administrator of the tenant or consented to by any user in the tenant. You "
-                "might have sent your authentication request to the wrong tenant.",
-            )
-
-
-def _check_credential(
-    form: dict[str, str], basic: tuple[str, str] | None, app: AppRegistration, tenant: Tenant, now: float
-) -> int:
-    """Check the secret or certificate assertion; return ``appidacr`` (1 secret, 2 certificate)."""
-    assertion = form.get("client_assertion", "")
-    secret = form.get("client_secret", "") or (basic[1] if basic else "")
-    if app.public_client and (assertion or secret):
-        raise TokenError(700025, "invalid_client",
-                         "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.")
-    if assertion:
-        if _require(form, "client_assertion_type") != JWT_BEARER:
-            raise TokenError(50027, "invalid_client", "JWT token is invalid or malformed.")
-        try:
-            check_client_assertion(assertion, app, tenant, now=now)
-        except AssertionRejected as rejected:
-            raise TokenError(rejected.code, "invalid_client", rejected.description) from None
-        return 2
-    if not secret:
-        raise TokenError(7000218, "invalid_client",
-                         "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
-    moment = datetime.fromtimestamp(now, tz=timezone.utc)
-    matching = [s for s in app.secrets if s.value == secret]
-    if not matching:
-        raise TokenError(
-            7000215, "invalid_client",
-            "Invalid client secret provided. Ensure the secret being sent in the request is the client "
-            f"secret value, not the client secret ID, for a secret added to app '{app.client_id}'.",
-        )
-    if all(s.is_expired(moment) for s in matching):
-        raise TokenError(
-            7000222, "invalid_client",
-            f"The provided client secret keys for app '{app.client_id}' are expired. Visit the Azure "
-            "portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using "
-            "certificate credentials for added security: https://aka.ms/certCreds.",
-        )
-    return 1
+    return json_response(body, 200, discovery_headers())
