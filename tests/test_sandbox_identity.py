@@ -271,3 +271,17 @@ def test_unregistered_certificate_names_its_thumbprint(box, session):
     thumbprint = x509.load_pem_x509_certificate(cert_pem.encode()).fingerprint(SHA1()).hex().upper()
     assert aadsts(response) == 700027
     assert f"Thumbprint of key used by client: '{thumbprint}'" in response.json()["error_description"]
+
+
+# --- legacy v1 endpoint ---------------------------------------------------------------------
+
+def test_v1_endpoint_takes_resource_and_answers_with_strings(box, session):
+    url = f"{LOGIN}/{box.tenant.tenant_id}/oauth2/token"
+    response = session.post(url, data=token_form(box, scope=None, resource="https://graph.microsoft.com/"))
+    body = response.json()
+    assert response.status_code == 200 and body["expires_in"] == "3599"
+    assert body["resource"] == "https://graph.microsoft.com/" and int(body["expires_on"]) > int(body["not_before"])
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert claims["aud"] == "https://graph.microsoft.com"
+    wrong = session.post(url, data=token_form(box, scope=None, resource="https://outlook.office.com"))
+    assert aadsts(wrong) == 500011

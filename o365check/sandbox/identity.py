@@ -39,6 +39,8 @@ def answer_identity_request(
                 raise TokenError(900561, "invalid_request",
                                  "The endpoint only accepts POST requests. Received a GET request.")
             return answer_token_request(request, parts[0], directory, clouds, now)
+        if len(parts) == 3 and parts[1:] == ["oauth2", "token"] and request.method == "POST":
+            return answer_token_request(request, parts[0], directory, clouds, now, v1=True)
     except TokenError as error:
         return aadsts_error_response(request, error, login_host, now)
     return Response("Not Found", status=404, content_type="text/plain; charset=utf-8")

@@ -45,9 +45,11 @@ def _require(form: dict[str, str], name: str) -> str:
 
 
 def answer_token_request(
-    request: Request, segment: str, directory: Directory, clouds: list[SandboxCloud], now: float
+    request: Request, segment: str, directory: Directory, clouds: list[SandboxCloud], now: float,
+    *, v1: bool = False,
 ) -> Response:
-    """``POST /{tenant}/oauth2/v2.0/token`` for the client-credentials grant."""
+    """The client-credentials grant on ``/oauth2/v2.0/token`` (or, with ``v1``, the legacy
+    ``/oauth2/token`` that takes ``resource`` and answers with strings, reference §1.1)."""
     form = _read_form(request)
     basic = _basic_credentials(request)
     lowered = segment.lower()
@@ -69,10 +71,14 @@ def answer_token_request(
     client_id = form.get("client_id") or (basic[0] if basic else "")
     if not client_id:
         _require(form, "client_id")
-    if "resource" in form:
-        raise TokenError(901002, "invalid_request", "The 'resource' request parameter isn't supported.")
     cloud = next(c for c in clouds if c.name == tenant.cloud)
-    _check_scope(_require(form, "scope"), tenant, cloud)
+    if v1:
+        resource = _require(form, "resource")  # [unverified] code for a missing v1 resource
+        _check_resource(resource.rstrip("/") if resource.startswith("https://") else resource, tenant, cloud)
+    elif "resource" in form:
+        raise TokenError(901002, "invalid_request", "The 'resource' request parameter isn't supported.")
+    else:
+        _check_scope(_require(form, "scope"), tenant, cloud)
     app = tenant.find_app(client_id)
     if app is None:
         raise TokenError(
@@ -92,8 +98,13 @@ def answer_token_request(
                          "Access has been blocked by Conditional Access policies. The access policy "
                          "does not allow token issuance.")
     token = mint_access_token(tenant, app, cloud.graph_resource, now=now, credential_kind=credential_kind)
-    body = {"token_type": "Bearer", "expires_in": ACCESS_TOKEN_LIFETIME,
-            "ext_expires_in": ACCESS_TOKEN_LIFETIME, "access_token": token}
+    body: dict[str, object] = {"token_type": "Bearer", "expires_in": ACCESS_TOKEN_LIFETIME,
+                               "ext_expires_in": ACCESS_TOKEN_LIFETIME, "access_token": token}
+    if v1:
+        # The v1 endpoint answers with strings and adds expires_on/not_before/resource (§1.1, V1-CC).
+        body = {"token_type": "Bearer", "expires_in": str(ACCESS_TOKEN_LIFETIME),
+                "ext_expires_in": str(ACCESS_TOKEN_LIFETIME), "expires_on": str(int(now) + ACCESS_TOKEN_LIFETIME),
+                "not_before": str(int(now)), "resource": form["resource"], "access_token": token}
     return json_response(body, 200, ests_headers(str(uuid.uuid4())))
 
 
@@ -105,15 +116,18 @@ def _check_scope(scope: str, tenant: Tenant, cloud: SandboxCloud) -> None:
                 f"The provided value for scope {scope} is not valid. Client credential flows must "
                 "have a scope value with /.default suffixed to the resource identifier (application ID URI).",
             )
-        resource = item[: -len("/.default")]
-        if resource not in (cloud.graph_resource, GRAPH_APP_ID):
-            raise TokenError(
-                500011, "invalid_resource",
-                f"The resource principal named {resource} was not found in the tenant named "
-                f"{tenant.display_name}. This can happen if the application has not been installed "
-                "by the administrator of the tenant or consented to by any user in the tenant. You "
-                "might have sent your authentication request to the wrong tenant.",
-            )
+        _check_resource(item[: -len("/.default")], tenant, cloud)
+
+
+def _check_resource(resource: str, tenant: Tenant, cloud: SandboxCloud) -> None:
+    if resource not in (cloud.graph_resource, GRAPH_APP_ID):
+        raise TokenError(
+            500011, "invalid_resource",
+            f"The resource principal named {resource} was not found in the tenant named "
+            f"{tenant.display_name}. This can happen if the application has not been installed "
+            "by the administrator of the tenant or consented to by any user in the tenant. You "
+            "might have sent your authentication request to the wrong tenant.",
+        )
 
 
 def _check_credential(
