@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import requests
+
 from ..diagnosis import DiagnosisContext
 from ..errors import O365CheckError, UsageError
 from ..http import build_session
@@ -110,8 +112,13 @@ def _export_environment(path: str, run: CollectionRun, reveal: bool) -> None:
     Path(path).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
-def run_collection_cli(options: RunOptions, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    """Run a collection as ``o365check run`` does and return the exit code."""
+def run_collection_cli(options: RunOptions, stdout: TextIO | None = None, stderr: TextIO | None = None, *,
+                       session: requests.Session | None = None) -> int:
+    """Run a collection as ``o365check run`` does and return the exit code.
+
+    ``session`` replaces the session built from the options (embedding, tests); sandbox routing
+    and CA options then are the caller's business.
+    """
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     try:
@@ -139,7 +146,7 @@ def run_collection_cli(options: RunOptions, stdout: TextIO | None = None, stderr
             allow_secret_to=list(options.allow_secret_to), base_dir=Path.cwd(),
             verify=False if options.insecure else (options.ca_cert or True),
         )
-        session = build_session(sandbox=box, verify=config.verify,
+        session = session or build_session(sandbox=box, verify=config.verify,
                                 timeout=options.timeout_request / 1000 if options.timeout_request else None)
         run = CollectionRun(collection, config, session=session)
     except O365CheckError as exc:
