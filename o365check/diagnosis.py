@@ -165,8 +165,7 @@ def _diagnose_graph_error(err: GraphError, ctx: DiagnosisContext) -> Diagnosis:
 def _diagnose_problem(problem: Problem, ctx: DiagnosisContext) -> Diagnosis:
     # Settings mask secret values already; mask again by field name in case one slipped through.
     value = MASK if problem.value and is_secret_name(problem.field) else problem.value
-    details = [("Field", problem.field), ("Value", value), ("Severity", problem.severity),
-               ("Message", problem.message)]
+    details = [("Field", problem.field), ("Value", value), ("Problem", f"{problem.message}. {problem.fix}")]
     entry = FINDINGS.get(problem.code)
     if entry is None:  # a finding we have no entry for: its own message and fix are the advice
         entry = Entry(_literal(f"{problem.field} {problem.message}"), _literal(problem.message),
