@@ -24,7 +24,6 @@ from .model import Directory
 
 __all__ = ["SandboxApp", "AMBIGUOUS_ENVIRON_KEY"]
 
-OUTCOME_ENVIRON_KEY = "o365check.sandbox.outcome"
 # Set in the WSGI environ when an accepted sendMail must lose its answer: "reset" or "timeout".
 # The in-process adapter and the loopback server read it after the app has run.
 AMBIGUOUS_ENVIRON_KEY = "o365check.sandbox.ambiguous"
@@ -86,9 +85,6 @@ class SandboxApp:
             kind = self.injector.pick_ambiguous()
             if kind:
                 request.environ[AMBIGUOUS_ENVIRON_KEY] = kind
-                # werkzeug.test.run_wsgi_app copies the environ: tell the in-process adapter through
-                # the mutable holder it put there.
-                request.environ.get(OUTCOME_ENVIRON_KEY, {})["ambiguous"] = kind
         return response
 
     def _inject_failure(self, request: Request, host: str, is_graph: bool, cloud: SandboxCloud) -> Response | None:

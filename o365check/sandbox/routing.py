@@ -20,7 +20,7 @@ from urllib3 import HTTPResponse
 from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder
 
-from .app import AMBIGUOUS_ENVIRON_KEY, OUTCOME_ENVIRON_KEY
+from .app import AMBIGUOUS_ENVIRON_KEY
 from .hosts import MICROSOFT_HOSTS
 
 __all__ = ["SandboxAdapter", "mount_sandbox"]
@@ -48,8 +48,6 @@ class SandboxAdapter(BaseAdapter):
         )
         environ = builder.get_environ()
         builder.close()
-        outcome: dict[str, str] = {}
-        environ[OUTCOME_ENVIRON_KEY] = outcome  # survives run_wsgi_app's copy of the environ
         started_response: list[Any] = []
         # Called directly (not werkzeug.test.run_wsgi_app, which copies the environ) so the
         # app's ambiguous-fault mark is visible here afterwards.
@@ -61,7 +59,7 @@ class SandboxAdapter(BaseAdapter):
                 app_iter.close()
         status, header_list = started_response[-1]
         headers = Headers(header_list)
-        kind = outcome.get("ambiguous") or environ.get(AMBIGUOUS_ENVIRON_KEY)
+        kind = environ.get(AMBIGUOUS_ENVIRON_KEY)
         if kind == "reset":
             # The message went into the outbox; the answer is lost (an ambiguous outcome).
             raise requests.ConnectionError(
