@@ -336,7 +336,13 @@ def sandbox() -> None:
 
 @sandbox.command("scenarios")
 def sandbox_scenarios() -> None:
-    """List the sandbox scenarios, one line each."""
+    """List the sandbox scenarios, one line each.
+
+    \b
+    Example:
+        o365check sandbox scenarios
+        o365check doctor --sandbox mailbox-unlicensed
+    """
     from .sandbox import SCENARIOS
 
     width = max(map(len, SCENARIOS))

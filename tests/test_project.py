@@ -1,0 +1,69 @@
+"""Project hygiene: environment.yml agrees with pyproject.toml; the README documents every command."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import click
+
+from o365check.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pyproject_requirements():
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    project = data["project"]
+    requirements = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        requirements += extra
+    return {re.split(r"[<>=!~ ]", r, 1)[0].lower(): r.replace(" ", "") for r in requirements}
+
+
+def _environment_requirements():
+    lines = (ROOT / "environment.yml").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == "- pip:")
+    found = {}
+    for line in lines[start + 1:]:
+        item = line.split("#", 1)[0].strip()
+        if not item.startswith("- ") or item.startswith("- -e"):
+            continue
+        requirement = item[2:].replace(" ", "")
+        found[re.split(r"[<>=!~]", requirement, 1)[0].lower()] = requirement
+    return found
+
+
+def test_environment_yml_installs_the_same_dependencies_as_pyproject():
+    assert _environment_requirements() == _pyproject_requirements()
+    assert "- -e . --no-deps" in (ROOT / "environment.yml").read_text()
+
+
+def _commands(group, prefix=""):
+    for name, command in group.commands.items():
+        full = f"{prefix}{name}"
+        if isinstance(command, click.Group):
+            yield from _commands(command, full + " ")
+        else:
+            yield full
+
+
+def test_every_cli_command_is_in_the_readme_and_has_an_example():
+    readme = (ROOT / "README.md").read_text()
+    missing = [c for c in _commands(main) if f"o365check {c}" not in readme]
+    assert missing == []
+    for name in _commands(main):
+        command = main
+        for part in name.split():
+            command = command.commands[part]
+        assert "Example" in (command.help or ""), f"`o365check {name} --help` has no example"
+
+
+def test_readme_opens_with_the_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    head = readme[: readme.index("## Using your own tenant")]
+    assert "make demo" in head and "make test" in head
+
+
+def test_gitignore_keeps_the_venv_and_env_file_out():
+    ignored = (ROOT / ".gitignore").read_text().split()
+    assert ".venv/" in ignored and ".env" in ignored
