@@ -20,7 +20,7 @@ from .errors import DiscoveryError, ServiceUnreachableError, TokenError, UsageEr
 from .http import describe_connection_error
 from .settings import Secret, Settings
 
-__all__ = ["AppToken", "acquire_app_token", "discover_tenant", "request_token_like_postman", "postman_token_request"]
+__all__ = ["AppToken", "acquire_app_token", "discover_tenant", "find_tenant_cloud", "postman_token_request", "request_token_like_postman"]
 
 # RFC 6749 §5.2: invalid_client is 401, the other OAuth errors 400 (reference §1.4). MSAL does not
 # hand us the status, so it is read from the response the session saw (see _LastResponse).
@@ -79,6 +79,26 @@ def discover_tenant(settings: Settings, session: requests.Session) -> dict[str, 
         return body
     token_error = TokenError.from_response(body, response.status_code, cloud.login_host) if isinstance(body, dict) and "error" in body else None
     raise DiscoveryError(settings.tenant_id, cloud.login_host, response.status_code, token_error, _retry_after(response))
+
+
+def find_tenant_cloud(settings: Settings, session: requests.Session) -> str | None:
+    """The other national cloud where the tenant exists, if any (AADSTS90002 often means a wrong cloud).
+
+    Only unauthenticated OpenID-configuration requests are made; nothing secret leaves.
+    """
+    from .clouds import CLOUDS
+
+    tried = {cloud_named(settings.cloud).login_host}
+    for name, cloud in CLOUDS.items():
+        if cloud.login_host in tried:
+            continue
+        tried.add(cloud.login_host)
+        try:
+            discover_tenant(settings.with_values(cloud=name), session)
+        except (DiscoveryError, ServiceUnreachableError):
+            continue
+        return name
+    return None
 
 
 def _json_or_none(response: requests.Response) -> Any:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import requests
 
-from .auth import AppToken, acquire_app_token, discover_tenant, request_token_like_postman
+from .auth import AppToken, acquire_app_token, discover_tenant, find_tenant_cloud, request_token_like_postman
 from .claims import check_claims, read_unverified_claims
 from .diagnosis import Diagnosis, DiagnosisContext, diagnose
 from .errors import (
@@ -191,6 +191,8 @@ def run_doctor(
     else:
         try:
             config = discover_tenant(settings, session)
+        except DiscoveryError as exc:
+            yield ran(_discovery_failed(exc, settings, session))
         except O365CheckError as exc:
             yield ran(_failed("discovery", exc, settings))
         else:
@@ -225,6 +227,22 @@ def run_doctor(
         yield _skipped("send", "token")
     else:
         yield ran(_send_step(token, settings, session, sandbox, max_wait, sleep))
+
+
+def _discovery_failed(error: DiscoveryError, settings: Settings, session: requests.Session) -> StepResult:
+    """A tenant that is not found here may live in another national cloud (reference §5: AADSTS90002/90038)."""
+    result = _failed("discovery", error, settings)
+    if error.error_code != "AADSTS90002":
+        return result
+    other = find_tenant_cloud(settings, session)
+    if other is None:
+        return result
+    from .clouds import CLOUDS
+
+    hint = (f"The tenant {settings.tenant_id!r} exists in the {CLOUDS[other].title} cloud, not in {CLOUDS[settings.cloud].title}: "
+            f"set O365CHECK_CLOUD={other} (or --cloud {other}).")
+    diagnosis = replace(result.diagnosis, fixes=(hint, *result.diagnosis.fixes)) if result.diagnosis else None
+    return replace(result, summary=f"{result.summary}. {hint}", diagnosis=diagnosis, details=(*result.details, ("Found in cloud", other)))
 
 
 def _settings_details(settings: Settings) -> tuple[tuple[str, str], ...]:

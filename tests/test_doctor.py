@@ -179,3 +179,20 @@ def test_ambiguous_failure_is_never_resent(kind):
     assert "may have been sent" in send.summary and "Sent Items" in send.summary
     assert len(box.outbox) == 1  # the sandbox accepted it once; o365check did not send it again
     assert report.exit_code == 3
+
+
+def test_tenant_of_another_cloud_is_found_and_named():
+    from o365check.sandbox.scenarios import OTHER_TENANT_ID
+
+    box = Sandbox("ok")
+    settings = Settings._build(dict(box.credentials, tenant_id=OTHER_TENANT_ID), {})
+    report = doctor(box, settings)
+    discovery = report.steps[1]
+    assert discovery.status == "failed" and discovery.error_code == "AADSTS90002"
+    assert "set O365CHECK_CLOUD=usgov" in discovery.summary
+    assert discovery.diagnosis.fixes[0].startswith(f"The tenant '{OTHER_TENANT_ID}' exists in the US Government L4")
+
+
+def test_a_tenant_found_nowhere_gets_no_cloud_hint():
+    report = doctor(Sandbox("tenant-not-found"))
+    assert "O365CHECK_CLOUD" not in report.steps[1].summary
