@@ -155,3 +155,21 @@ def test_mailbox_changes_are_seen_by_the_next_request(box, session, token):
 def test_unknown_graph_path(box, session, token):
     response = session.get(f"{GRAPH}/v1.0/organization", headers={"Authorization": f"Bearer {token}"})
     assert error_of(response)[:2] == (400, "BadRequest")
+
+
+def test_base64_mime_message_is_accepted(box, session, token):
+    import base64
+    from email.message import EmailMessage
+
+    mime = EmailMessage()
+    mime["To"] = "Adele <adele.vance@contoso.example>"
+    mime["Subject"] = "MIME hello"
+    mime.set_content("Plain body")
+    response = session.post(f"{GRAPH}/v1.0/users/{box.credentials['sender']}/sendMail",
+                            headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"},
+                            data=base64.b64encode(mime.as_bytes()))
+    assert response.status_code == 202, response.text
+    assert box.outbox[0]["to"] == ["adele.vance@contoso.example"] and box.outbox[0]["subject"] == "MIME hello"
+    bad = session.post(f"{GRAPH}/v1.0/users/{box.credentials['sender']}/sendMail",
+                       headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"}, data="not base64!")
+    assert error_of(bad) == (400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content.")
