@@ -105,7 +105,9 @@ def send_mail(
                 raise AmbiguousSendError(settings.sender, reason) from None
             raise describe_connection_error(exc, url) from None
         if response.status_code == 202:
-            return SendResult(202, response.headers.get("request-id", ""), client_request_id, attempts, tuple(waits))
+            # The id Graph echoes (the one we sent, unless a recording replaced it by its placeholder).
+            echoed = response.headers.get("client-request-id") or client_request_id
+            return SendResult(202, response.headers.get("request-id", ""), echoed, attempts, tuple(waits))
         error = _graph_error(response, url)
         if response.status_code in RETRYABLE_STATUSES:
             wait = error.retry_after if error.retry_after is not None else DEFAULT_RETRY_AFTER
