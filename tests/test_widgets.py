@@ -1,0 +1,270 @@
+"""The notebook panels driven in plain pytest: set ``.value``, ``click()``, read what the learner sees."""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+
+import ipywidgets as w
+import pytest
+
+from o365check.sandbox import SCENARIOS
+from o365check.sandbox.scenarios import SECRET_VALUE
+from o365check.settings import Settings
+from o365check.widgets import (
+    CredentialsPanel,
+    DoctorPanel,
+    MailboxScopingPanel,
+    ModeSelector,
+    ScenarioTour,
+    SendPanel,
+    SetupChecklist,
+    TokenPanel,
+    Walkthrough,
+)
+
+CANARY = "canary-Q~s3cr3t-7f1e9d2c-DO-NOT-LEAK"
+
+
+def seen(widget: w.HTML) -> str:
+    """The text a learner reads in an HTML widget (tags dropped, entities decoded)."""
+    text = re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", widget.value))).strip()
+    return re.sub(r" ([:.,;])", r"\1", text)
+
+
+def all_state(widget: w.Widget) -> str:
+    """Every synced value of a widget tree, as it could be saved in a notebook's widget state."""
+    parts = [json.dumps(widget.get_state(), default=str)]
+    for child in getattr(widget, "children", ()):
+        parts.append(all_state(child))
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def walk() -> Walkthrough:
+    return Walkthrough(Settings())  # as if no AZURE_* variable was set: sandbox, scenario "ok"
+
+
+def use_scenario(walk: Walkthrough, name: str) -> None:
+    walk.set_mode("sandbox", scenario=name)
+
+
+# ----------------------------------------------------------------------------- mode
+def test_mode_defaults_follow_the_environment():
+    assert Walkthrough(Settings()).mode == "sandbox"
+    live = Settings().with_values(tenant_id="contoso.onmicrosoft.com", client_id="11111111-2222-3333-4444-555555555555")
+    assert Walkthrough(live).mode == "tenant"
+    assert Walkthrough(Settings(cassette="x.yaml")).mode == "cassette"
+
+
+def test_mode_selector_switches_scenario_and_explains_it(walk):
+    selector = ModeSelector(walk)
+    selector.scenario.value = "secret-expired"
+    assert walk.scenario == "secret-expired"
+    assert "AADSTS7000222" in seen(selector.status)
+    selector.mode.value = "cassette"
+    selector.cassette.value = "no/such/cassette.yaml"
+    assert walk.mode == "cassette"
+    assert "'no/such/cassette.yaml' does not exist" in seen(selector.status)
+    assert "Fix:" in seen(selector.status)
+
+
+# ----------------------------------------------------------------------------- credentials
+def test_credentials_empty_in_sandbox_use_the_scenario_values(walk):
+    panel = CredentialsPanel(walk)
+    assert "the sandbox scenario's value is used" in seen(panel.notes["tenant_id"])
+    assert seen(panel.summary).startswith("✔ ok Ready")
+
+
+def test_credentials_are_checked_as_you_type(walk):
+    walk.set_mode("tenant")
+    panel = CredentialsPanel(walk)
+    panel.tenant_id.value = "contoso"
+    note = seen(panel.notes["tenant_id"])
+    assert "Tenant ID is not a GUID or domain" in note and "contoso.onmicrosoft.com" in note
+    panel.tenant_id.value = "contoso.onmicrosoft.com"
+    assert seen(panel.notes["tenant_id"]) == "✔ ok Tenant ID: looks right."
+    panel.client_id.value = "Contoso Notifications"
+    assert "Client ID is not a GUID" in seen(panel.notes["client_id"])
+    panel.sender.value = "a@contoso.com; b@contoso.com"
+    assert "Give one address only" in seen(panel.notes["sender"])
+    assert "is not set" in seen(panel.notes["client_secret"])
+    assert "3 value(s) need fixing" in seen(panel.summary)
+
+
+def test_secret_is_taken_once_and_cleared_from_the_box(walk):
+    walk.set_mode("tenant")
+    panel = CredentialsPanel(walk)
+    panel.secret.value = CANARY
+    assert panel.secret.value == ""
+    assert walk.typed.client_secret.reveal() == CANARY
+    assert f"received ({len(CANARY)} characters) and cleared" in seen(panel.notes["client_secret"])
+    assert CANARY not in all_state(panel.widget)
+    assert CANARY not in repr(walk) + repr(walk.settings())
+    panel.forget.click()
+    assert walk.typed.client_secret is None
+
+
+def test_secret_id_pasted_instead_of_value_is_flagged(walk):
+    walk.set_mode("tenant")
+    panel = CredentialsPanel(walk)
+    panel.secret.value = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+    assert "looks like a Secret ID, not a secret value" in seen(panel.notes["client_secret"])
+
+
+def test_example_values_fill_the_plain_fields_only(walk):
+    use_scenario(walk, "sender-not-found")
+    panel = CredentialsPanel(walk)
+    panel.example.click()
+    assert panel.sender.value == "notifcations@contoso.example"  # the scenario's typo
+    assert panel.secret.value == "" and walk.typed.client_secret is None
+
+
+# ----------------------------------------------------------------------------- token
+def test_postman_request_is_shown_with_the_secret_masked(walk):
+    token = TokenPanel(walk)
+    token.show_request_button.click()
+    shown = seen(token.request_view)
+    assert "POST https://login.microsoftonline.com/" in shown
+    assert "User-Agent: PostmanRuntime/" in shown
+    assert "client_secret=********" in shown and "grant_type=client_credentials" in shown
+    assert SECRET_VALUE not in token.request_view.value
+
+
+@pytest.mark.parametrize("button", ["postman_button", "msal_button"])
+def test_token_happy_path_shows_claims_with_verdicts(walk, button):
+    token = TokenPanel(walk)
+    getattr(token, button).click()
+    assert seen(token.result).startswith("✔ ok Bearer token received")
+    claims = seen(token.claims_view)
+    for claim in ("aud", "tid", "appid", "roles", "idtyp", "exp"):
+        assert f"✔ passed {claim}" in claims
+    assert "Mail.Send" in claims
+    assert walk.token is not None
+    token_text = walk.token.access_token.reveal()
+    assert token_text not in all_state(token.widget)
+
+
+def test_token_with_secret_id_shows_aadsts_and_the_fix(walk):
+    use_scenario(walk, "secret-id-not-value")
+    token = TokenPanel(walk)
+    token.postman_button.click()
+    shown = seen(token.result)
+    assert shown.startswith("✘ failed") and "AADSTS7000215" in shown
+    assert "The client secret is wrong" in shown  # the diagnosis title
+    assert walk.token is None and token.claims_view.value == ""
+
+
+def test_token_without_consent_fails_the_roles_claim(walk):
+    use_scenario(walk, "no-admin-consent")
+    token = TokenPanel(walk)
+    token.msal_button.click()
+    claims = seen(token.claims_view)
+    assert "✘ failed roles (no roles claim) expected contains Mail.Send" in claims
+    assert "Mail.Send is not granted as an application permission" in claims
+
+
+def test_tenant_mode_without_credentials_does_not_fall_back_to_the_sandbox(walk):
+    walk.set_mode("tenant")
+    token = TokenPanel(walk)
+    token.msal_button.click()
+    assert "needs the Tenant ID, Client ID and client secret" in seen(token.result)
+    assert walk.opened is None
+
+
+def test_typed_settings_are_validated_before_any_request(walk):
+    walk.set_mode("tenant")
+    panel = CredentialsPanel(walk)
+    panel.tenant_id.value = "common"
+    panel.client_id.value = "11111111-2222-3333-4444-555555555555"
+    panel.secret.value = CANARY
+    panel.sender.value = "notifications@contoso.com"
+    token = TokenPanel(walk)
+    token.postman_button.click()
+    assert "is not a specific tenant" in seen(token.result)
+    assert CANARY not in all_state(token.widget) + all_state(panel.widget)
+
+
+# ----------------------------------------------------------------------------- send
+def test_send_reaches_the_sandbox_outbox_addressed_to_the_sender(walk):
+    token, send = TokenPanel(walk), SendPanel(walk)
+    token.msal_button.click()
+    send.send_button.click()
+    assert "202 Accepted" in seen(send.result)
+    outbox = walk.opened.sandbox.outbox
+    assert len(outbox) == 1
+    sender = walk.opened.settings.sender
+    assert f"Sandbox outbox (1 message(s)) From To Subject Accepted at {sender} {sender} o365check test message" in seen(send.outbox)
+
+
+def test_send_without_token_gets_one_first(walk):
+    send = SendPanel(walk)
+    send.send_button.click()
+    assert "No token yet, so one was requested through MSAL first" in seen(send.result)
+
+
+@pytest.mark.parametrize("scenario", ["mailbox-unlicensed", "access-policy-denied", "sender-not-found"])
+def test_send_failures_show_graph_code_and_diagnosis(walk, scenario):
+    use_scenario(walk, scenario)
+    send = SendPanel(walk)
+    send.send_button.click()
+    shown = seen(send.result)
+    assert shown.startswith("✘ failed") and SCENARIOS[scenario].error_code in shown
+    assert "Sandbox outbox: empty." in seen(send.outbox)
+
+
+# ----------------------------------------------------------------------------- doctor
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_scenario_tour_shows_where_each_scenario_fails(name):
+    tour = ScenarioTour()
+    report = tour.check(name)
+    expected = SCENARIOS[name].failing_step
+    failed = report.failed_step
+    assert (failed.name if failed else None) == expected
+    shown = seen(tour.result)
+    if expected is None:
+        assert "✘" not in shown
+    else:
+        assert f"✘ failed {failed.title}" in shown
+        assert failed.diagnosis.title in shown
+        if expected != "claims":  # claims failures carry our finding code, not Graph's
+            assert SCENARIOS[name].error_code in shown
+
+
+def test_scenario_tour_table_has_a_row_per_scenario():
+    tour = ScenarioTour()
+    tour.all_button.click()
+    rows = seen(tour.result)
+    assert "✔ passed ok Everything passed" in rows
+    assert "✘ failed secret-id-not-value token AADSTS7000215" in rows
+    assert rows.count("✘ failed") == sum(1 for s in SCENARIOS.values() if s.failing_step)
+
+
+def test_doctor_panel_runs_in_the_chosen_mode(walk):
+    use_scenario(walk, "throttled")
+    doctor = DoctorPanel(walk)
+    doctor.run_button.click()
+    shown = seen(doctor.result)
+    assert "sandbox scenario 'throttled'" in shown and "ApplicationThrottled" in shown
+    assert doctor.report.exit_code == 1
+
+
+# ----------------------------------------------------------------------------- set-up and scoping
+def test_checklist_progress_and_consent_link(walk):
+    checklist = SetupChecklist(walk)
+    assert "0 of 7 steps done; next: Register the app." in seen(checklist.progress)
+    checklist.boxes["register"].value = True
+    assert "1 of 7 steps done; next: Copy the Application (client) ID" in seen(checklist.progress)
+    walk.set_mode("tenant")
+    CredentialsPanel(walk).tenant_id.value = "contoso.onmicrosoft.com"
+    assert "https://login.microsoftonline.com/contoso.onmicrosoft.com/adminconsent?client_id=<application-client-id>" in seen(checklist.consent)
+
+
+def test_scoping_commands_follow_the_typed_values(walk):
+    panel = MailboxScopingPanel(walk)
+    panel.client_id.value = "11111111-2222-3333-4444-555555555555"
+    panel.sender.value = "o'brien@contoso.com"
+    shown = seen(panel.commands)
+    assert "New-ApplicationAccessPolicy -AppId '11111111-2222-3333-4444-555555555555'" in shown
+    assert "Test-ApplicationAccessPolicy -Identity 'o''brien@contoso.com'" in shown
