@@ -186,10 +186,14 @@ def doctor(settings: Any, as_json: bool, postman: bool, max_wait: float, record:
     redactor = target.settings.redactor()
     if not as_json:
         intro = "no credentials given: using the built-in sandbox tenant" if target.mode == "sandbox" and not settings.has_credentials and not settings.sandbox else target.label
+        if target.mode == "replay":
+            intro = f"replaying {target.recorder.path}, network blocked"
         click.echo(f"o365check doctor: {target.label}" + (f" ({intro})" if intro != target.label else ""))
     steps = []
     try:
-        for step in run_doctor(target.settings, target.session, sandbox=target.sandbox, postman=postman, max_wait=max_wait):
+        # A recorded run reports only what its replay can: the sandbox outbox is not an HTTP exchange.
+        sandbox = target.sandbox if target.recorder is None else None
+        for step in run_doctor(target.settings, target.session, sandbox=sandbox, postman=postman, max_wait=max_wait):
             steps.append(step)
             if not as_json:
                 _echo_step(step, redactor)
@@ -219,7 +223,8 @@ def _recorder(record: str | None, replay: str | None, settings: Any) -> Any:
         return None
     from .recording import open_cassette
 
-    mode = "all" if record else ("none" if replay else (settings.record_mode or "none"))
+    # --record starts the file afresh (vcrpy's "all" would keep stale interactions of an older recording).
+    mode = "rewrite" if record else ("none" if replay else (settings.record_mode or "none"))
     return open_cassette(path, mode=mode, settings=settings)
 
 
@@ -326,6 +331,47 @@ def scope_mailboxes(settings: Any, group: str, service_principal_id: str) -> Non
         click.echo(f"\n# {title}")
         for command in commands:
             click.echo(command)
+
+
+# ---------------------------------------------------------------------------- cassette
+@main.group()
+def cassette() -> None:
+    """Recorded cassettes (VCR/vcrpy YAML): check them before sharing or committing."""
+
+
+@cassette.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--canary", "canaries", multiple=True, metavar="VALUE", help="A value that must not appear (a test secret or token); repeatable.")
+def cassette_check(files: tuple[str, ...], canaries: tuple[str, ...]) -> None:
+    """Find anything secret-looking: a JWT, a Bearer/Basic value or a client_secret/client_assertion/token
+    value other than the placeholder, a cookie, a --canary value. Prints FILE:LINE and what (never the value).
+
+    Exit code 0 when every file is clean, 1 when something was found, 2 when a file cannot be read.
+
+    \b
+    Example:
+        o365check cassette check collections/cassettes/*.yaml --canary "$AZURE_CLIENT_SECRET"
+    """
+    from .cassette_check import find_secrets
+    from .errors import CassetteError
+
+    found, unreadable = 0, 0
+    for path in files:
+        try:
+            findings = find_secrets(path, canaries)
+        except CassetteError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            unreadable += 1
+            continue
+        for finding in findings:
+            click.echo(str(finding))
+        found += len(findings)
+    if unreadable:
+        sys.exit(2)
+    if found:
+        click.echo(f"{found} secret-looking value(s) in {len(files)} file(s).", err=True)
+        sys.exit(1)
+    click.echo(f"{len(files)} file(s) clean.")
 
 
 # ---------------------------------------------------------------------------- sandbox
