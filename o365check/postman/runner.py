@@ -155,15 +155,16 @@ class CollectionRun:
             for line in outcome.console or []:
                 yield ev.ConsoleLogged(item.name, str(line[0]), self.redactor.text(str(line[1])))
             for test in outcome.tests or []:
+                name = self.redactor.text(str(test.name))  # a test name may be built from a variable
                 if test.skipped:
-                    yield ev.TestSkipped(item.name, test.name, self._iteration)
+                    yield ev.TestSkipped(item.name, name, self._iteration)
                 elif test.passed:
-                    yield ev.TestPassed(item.name, test.name, self._iteration)
+                    yield ev.TestPassed(item.name, name, self._iteration)
                 else:
-                    yield ev.TestFailed(item.name, test.name, self.redactor.text(test.error or "failed"), self._iteration)
+                    yield ev.TestFailed(item.name, name, self.redactor.text(test.error or "failed"), self._iteration)
             if outcome.error is not None:
                 err = outcome.error
-                yield ev.ScriptFailed(item.name, listen, err.name, self.redactor.text(err.message), err.line)
+                yield ev.ScriptFailed(item.name, listen, self.redactor.text(str(err.name)), self.redactor.text(err.message), err.line)
             if outcome.request:
                 request = outcome.request
             if outcome.next_request_set:

@@ -79,7 +79,7 @@ class JsonReporter:
             self._execution["response"] = {
                 "id": str(uuid.uuid4()), "status": event.status, "code": event.code,
                 "header": [{"key": k, "value": v} for k, v in event.headers],
-                "stream": {"type": "Buffer", "data": list(data)},
+                "stream": {"type": "Buffer", "data": list(data)}, "body": event.body,
                 "cookie": [], "responseTime": event.time_ms, "responseSize": event.size,
             }
         elif isinstance(event, ev.RequestFailed):
