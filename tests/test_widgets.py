@@ -194,8 +194,18 @@ def test_send_reaches_the_sandbox_outbox_addressed_to_the_sender(walk):
     assert "202 Accepted" in seen(send.result)
     outbox = walk.opened.sandbox.outbox
     assert len(outbox) == 1
-    sender = walk.opened.settings.sender
-    assert f"Sandbox outbox (1 message(s)) From To Subject Accepted at {sender} {sender} o365check test message" in seen(send.outbox)
+    settings = walk.opened.settings
+    assert outbox[0]["sender"] == settings.sender
+    row = f"{settings.sender} {settings.effective_recipient} o365check test message"
+    assert f"Sandbox outbox (1 message(s)) From To Subject Accepted at {row}" in seen(send.outbox)
+
+
+def test_send_to_the_sender_itself(walk):
+    send = SendPanel(walk)
+    send.recipient.value = "notifications@contoso.example"  # the sandbox's sender
+    send.send_button.click()
+    assert "from notifications@contoso.example to notifications@contoso.example was accepted" in seen(send.result)
+    assert walk.opened.sandbox.outbox[0]["to"] == ["notifications@contoso.example"]
 
 
 def test_send_without_token_gets_one_first(walk):

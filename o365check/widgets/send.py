@@ -34,7 +34,7 @@ class SendPanel(Panel):
 
     def __init__(self, walkthrough: Walkthrough):
         self.walkthrough = walkthrough
-        self.recipient = w.Text(description="Send to", placeholder="empty: the sender itself", layout=w.Layout(width="520px"))
+        self.recipient = w.Text(description="Send to", placeholder="empty: the sender itself (or O365CHECK_RECIPIENT)", layout=w.Layout(width="520px"))
         self.send_button = w.Button(description="Send the test e-mail", button_style="primary", layout=w.Layout(width="auto"))
         self.result = w.HTML()
         self.outbox = w.HTML()
@@ -57,7 +57,8 @@ class SendPanel(Panel):
             if self.walkthrough.token is None:
                 self.walkthrough.token = acquire_app_token(settings, target.session)
                 note = "No token yet, so one was requested through MSAL first. "
-            to = self.recipient.value.strip() or settings.sender  # the guide sends to the sender itself
+            # Like the doctor (and its cassettes): O365CHECK_RECIPIENT if set, else the sender itself (the guide).
+            to = self.recipient.value.strip() or settings.effective_recipient
             result = send_mail(target.session, settings, self.walkthrough.token.access_token,
                                build_test_message(settings.sender, to))
         except O365CheckError as exc:
