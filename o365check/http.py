@@ -16,6 +16,7 @@ and recording are decided here once.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
 
 import requests
@@ -24,10 +25,13 @@ from urllib3.util.retry import Retry
 
 from . import __version__
 from .errors import ServiceUnreachableError
+from .redact import Redactor
 
 __all__ = ["DEFAULT_TIMEOUT", "build_session", "describe_connection_error", "went_out"]
 
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)  # (connect, read) seconds
+log = logging.getLogger("o365check.http")
+_PATTERN_REDACTOR = Redactor()  # knows no values: masks secret fields by name, tokens by shape
 
 
 class _Mountable(Protocol):
@@ -76,12 +80,25 @@ def build_session(
     adapter = _TimeoutAdapter(timeout or DEFAULT_TIMEOUT)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
+    session.hooks["response"].append(_log_exchange)
     if sandbox is not None:
         sandbox.mount(session)
     if recorder is not None:
         for prefix, mounted in list(session.adapters.items()):
             session.mount(prefix, recorder.wrap(mounted))
     return session
+
+
+def _log_exchange(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+    """Debug log of every exchange; the CLI's log handler masks secrets (redact.RedactingFilter)."""
+    if log.isEnabledFor(logging.DEBUG):
+        request = response.request
+        log.debug("%s %s -> %s %s (%d bytes, %.0f ms)", request.method, request.url, response.status_code,
+                  response.reason, len(response.content or b""), response.elapsed.total_seconds() * 1000)
+        # Masked here too (by name and pattern), for library users whose log handlers do not redact.
+        body = request.body.decode("utf-8", "replace") if isinstance(request.body, bytes) else request.body
+        log.debug("request headers: %s; body: %s", _PATTERN_REDACTOR.data(dict(request.headers)), _PATTERN_REDACTOR.text(body or ""))
+    return response
 
 
 def went_out(exc: requests.RequestException) -> bool:

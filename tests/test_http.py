@@ -28,3 +28,17 @@ def test_read_timeout_and_reset_went_out_but_refused_did_not():
 def test_connection_errors_name_the_host():
     error = describe_connection_error(requests.ConnectionError("Failed to resolve 'login.microsoftonline.com' NameResolutionError"), "https://login.microsoftonline.com/x")
     assert error.host == "login.microsoftonline.com" and "resolved" in error.reason and error.exit_code == 3
+
+
+def test_debug_log_masks_secrets_at_the_source(caplog):
+    import logging
+
+    from o365check.sandbox import Sandbox
+
+    session = build_session(sandbox=Sandbox("ok"))
+    with caplog.at_level(logging.DEBUG, logger="o365check.http"):
+        session.post("https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token",
+                     data={"client_id": "x", "client_secret": "CANARY-never-logged", "grant_type": "client_credentials"},
+                     headers={"Authorization": "Bearer CANARY-token-value"})
+    assert "POST https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token" in caplog.text
+    assert "CANARY-never-logged" not in caplog.text and "CANARY-token-value" not in caplog.text
