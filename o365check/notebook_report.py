@@ -1,0 +1,125 @@
+"""Run the support notebook headless (papermill) and write an HTML report, with secrets masked.
+
+Secrets reach the notebook only through environment variables (``AZURE_CLIENT_SECRET``...): the
+kernel inherits them. A papermill parameter is written into the output notebook three times
+(reference notebook-testing §2.1), so a parameter whose name looks secret is refused. Widget state
+is not stored, and every output is passed through the settings' ``Redactor`` before the executed
+notebook and the HTML are written, in case a cell printed a secret anyway.
+
+    python -m o365check.notebook_report notebooks/10-support-check.ipynb out/support.ipynb -p scenario ""
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+from .redact import Redactor, is_secret_name
+from .settings import Settings
+
+__all__ = ["mask_notebook", "run_support_notebook", "write_html_report"]
+
+
+def _refuse_secret_parameters(parameters: Mapping[str, Any]) -> None:
+    for name in parameters:
+        if is_secret_name(name):
+            raise UsageError(f"parameter {name!r} looks secret and would be saved in the output notebook: "
+                             "set it as an environment variable (AZURE_CLIENT_SECRET...) instead")
+
+
+def mask_notebook(nb: Any, redactor: Redactor) -> Any:
+    """Mask every output, the sources and the papermill metadata; drop any saved widget state."""
+    nb.metadata.pop("widgets", None)
+    if "papermill" in nb.metadata:
+        nb.metadata["papermill"] = redactor.data(nb.metadata["papermill"])
+    for cell in nb.cells:
+        cell.source = redactor.text(cell.source)
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = redactor.text(output["text"])
+            if "data" in output:
+                output["data"] = redactor.data(output["data"])
+            if "traceback" in output:
+                output["traceback"] = [redactor.text(line) for line in output["traceback"]]
+    return nb
+
+
+def write_html_report(notebook: str | Path, html_path: str | Path, redactor: Redactor) -> Path:
+    """The executed notebook as a standalone HTML page (nbconvert), masked once more."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = mask_notebook(nbformat.read(str(notebook), as_version=4), redactor)
+    body, _resources = HTMLExporter().from_notebook_node(nb)
+    html_path = Path(html_path)
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.write_text(redactor.text(body), encoding="utf-8")
+    return html_path
+
+
+def run_support_notebook(
+    notebook: str | Path,
+    output: str | Path,
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    html: str | Path | None = None,
+    settings: Settings | None = None,
+    timeout: int = 120,
+) -> tuple[Path, Path | None]:
+    """Execute ``notebook`` with non-secret ``parameters``; write the masked result (and HTML).
+
+    ``settings`` (default ``Settings.from_env()``) names the secrets to mask: the same ones the
+    kernel reads from the environment.
+    """
+    import nbformat
+    import papermill
+
+    parameters = dict(parameters or {})
+    _refuse_secret_parameters(parameters)
+    redactor = (settings if settings is not None else Settings.from_env()).redactor()
+    notebook, output = Path(notebook), Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    papermill.execute_notebook(str(notebook), str(output), parameters=parameters, cwd=str(notebook.parent.resolve()),
+                               kernel_name="python3", progress_bar=False, store_widget_state=False,
+                               execution_timeout=timeout)
+    nb = mask_notebook(nbformat.read(str(output), as_version=4), redactor)
+    nbformat.write(nb, str(output))
+    html_path = write_html_report(output, html, redactor) if html is not None else None
+    return output, html_path
+
+
+def _parse_value(text: str) -> Any:
+    """Parameter values as papermill's CLI reads them: numbers and booleans, else the text."""
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m o365check.notebook_report IN OUT [-p NAME VALUE]... [--html FILE]``."""
+    parser = argparse.ArgumentParser(prog="python -m o365check.notebook_report", description=main.__doc__)
+    parser.add_argument("notebook")
+    parser.add_argument("output")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    parser.add_argument("--html", help="also write an HTML report here (default: OUTPUT with .html)")
+    args = parser.parse_args(argv)
+    html = args.html or str(Path(args.output).with_suffix(".html"))
+    try:
+        output, html_path = run_support_notebook(args.notebook, args.output, html=html,
+                                                 parameters={k: _parse_value(v) for k, v in args.parameter})
+    except UsageError as exc:
+        parser.exit(2, f"error: {exc}\n")
+    parser.exit(0, f"wrote {output} and {html_path}\n")
+
+
+if __name__ == "__main__":
+    main()
