@@ -365,13 +365,26 @@ def _fields(request: Request) -> dict[str, Any] | None:
         return {}
     if "json" in str(request.headers.get("Content-Type", "")).lower():
         try:
-            data = json.loads(text)
-            return data if isinstance(data, dict) else None
+            return _flatten(json.loads(text))
         except ValueError:
             return None
     from urllib.parse import parse_qsl
 
     return dict(parse_qsl(text, keep_blank_values=True))
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": [1]}}`` -> ``{"a.b[0]": 1}``: differences then name the leaf that changed."""
+    if isinstance(data, dict):
+        items = [(f"{prefix}.{k}" if prefix else str(k), v) for k, v in data.items()]
+    elif isinstance(data, list):
+        items = [(f"{prefix}[{i}]", v) for i, v in enumerate(data)]
+    else:
+        return {prefix: data}
+    flat: dict[str, Any] = {}
+    for key, value in items:
+        flat.update(_flatten(value, key))
+    return flat
 
 
 def _difference(matcher: str, live: Request, recorded: Request, redactor: Redactor) -> str:

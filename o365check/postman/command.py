@@ -85,6 +85,53 @@ def _sandbox_environment(scenario: str, base: VariableFile | None) -> tuple[Any,
     return box, written
 
 
+def _open_recorder(options: RunOptions) -> Any:
+    """The cassette of --record (written afresh) or --replay (network blocked), or None."""
+    if options.record and options.replay:
+        raise UsageError("--record and --replay cannot be used together")
+    if not (options.record or options.replay):
+        return None
+    from ..recording import open_cassette
+
+    return open_cassette(options.record or options.replay, mode="rewrite" if options.record else "none")
+
+
+def _describe_recording(recorder: Any, options: RunOptions, environment: VariableFile | None) -> None:
+    """Store the environment beside the interactions, secrets replaced by stand-ins, so the replay
+    needs no -e and no secret. Secret values are also masked wherever else they appear."""
+    from ..recording import stand_in_secret
+    from ..redact import is_secret_name
+
+    values = []
+    for variable in environment.values if environment else []:
+        value = "" if variable.value is None else str(variable.value)
+        if value and (variable.secret or is_secret_name(variable.key)):
+            recorder.redactor.add(value)
+            value = stand_in_secret(value)
+        values.append({"key": variable.key, "value": value, "type": variable.type or "default", "enabled": not variable.disabled})
+    against = (f"the o365check sandbox, scenario {options.sandbox!r} (not a real tenant)" if options.sandbox
+               else "the hosts the collection names")
+    recorder.describe_recording({"target": f"sandbox scenario {options.sandbox!r}" if options.sandbox else "live",
+                                 "recorded_against": against, "collection": Path(options.collection).name,
+                                 "environment": {"name": environment.name if environment else "", "values": values}})
+
+
+def _recorded_environment(recorder: Any, given: VariableFile | None) -> VariableFile | None:
+    """The environment the cassette was recorded with; keys of ``-e`` win."""
+    recorded = recorder.metadata.get("environment")
+    if not recorded:
+        return given
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "recorded.postman_environment.json"
+        path.write_text(json.dumps(recorded), encoding="utf-8")
+        written = load_environment(path)
+    if given is not None:
+        keys = {v.key for v in given.values}
+        written.values = [v for v in written.values if v.key not in keys] + given.values
+        written.name, written.id = given.name, given.id
+    return written
+
+
 def _diagnosis_context(run: CollectionRun) -> DiagnosisContext:
     """The tenant, client and sender the collection uses, to fill the diagnosis' commands and links."""
     def value(*names: str) -> str:
@@ -132,8 +179,13 @@ def run_collection_cli(options: RunOptions, stdout: TextIO | None = None, stderr
         if options.iterations is not None and options.iterations < 1:
             raise UsageError(f"-n {options.iterations}: the number of iterations must be at least 1")
         box = None
-        if options.sandbox:
+        recorder = _open_recorder(options)
+        if recorder is not None and recorder.replaying:
+            environment = _recorded_environment(recorder, environment)
+        elif options.sandbox:
             box, environment = _sandbox_environment(options.sandbox, environment)
+        if recorder is not None and not recorder.replaying:
+            _describe_recording(recorder, options, environment)
         for source in (environment, globals_):
             for warning in source.warnings if source else []:
                 collection.warnings.append(f"{Path(source.path).name}: {warning}")
@@ -146,7 +198,7 @@ def run_collection_cli(options: RunOptions, stdout: TextIO | None = None, stderr
             allow_secret_to=list(options.allow_secret_to), base_dir=Path.cwd(),
             verify=False if options.insecure else (options.ca_cert or True),
         )
-        session = session or build_session(sandbox=box, verify=config.verify,
+        session = session or build_session(sandbox=box, verify=config.verify, recorder=recorder,
                                 timeout=options.timeout_request / 1000 if options.timeout_request else None)
         run = CollectionRun(collection, config, session=session)
     except O365CheckError as exc:
@@ -171,6 +223,8 @@ def run_collection_cli(options: RunOptions, stdout: TextIO | None = None, stderr
                 listener.handle(event)
         for listener in listeners[1:]:
             listener.close()
+    if recorder is not None:
+        recorder.close()
     if options.export_environment:
         _export_environment(options.export_environment, run, options.export_secrets)
     return summary.exit_code
