@@ -1,0 +1,464 @@
+// o365check: the Postman script sandbox API (pm.*, legacy globals, console), written for o365check.
+// Python drives it through globalThis.__o365: begin(context) -> the script runs -> takeWork() /
+// deliver*() while requests or timers are pending -> finish() returns the outcome as JSON.
+// Nothing here can reach files or the network: V8 without Node has neither, and pm.sendRequest
+// only queues a request that Python performs.
+(function (root) {
+    'use strict';
+
+    var E = root.__o365expect;
+    var expect = E.expect;
+    var state = null; // one script execution at a time
+
+    // ---- APIs we do not provide fail loudly, naming the API ----
+    function notSupported(path) {
+        var error = new Error(path + ' is not supported by o365check');
+        error.name = 'NotSupportedError';
+        return error;
+    }
+    var INERT_KEYS = { toJSON: 1, then: 1, constructor: 1, inspect: 1, prototype: 1 };
+    function unsupported(path) {
+        var fail = function () { throw notSupported(path); };
+        return new Proxy(function () {}, {
+            get: function (target, key) {
+                if (typeof key === 'symbol') { fail(); }
+                if (INERT_KEYS[key]) { return undefined; }
+                return unsupported(path + '.' + String(key));
+            },
+            apply: fail, construct: fail, set: fail
+        });
+    }
+    // Known objects answer unknown members with a named "not supported" error.
+    function guarded(path, target) {
+        return new Proxy(target, {
+            get: function (t, key, receiver) {
+                if (typeof key === 'symbol' || key in t || INERT_KEYS[key]) { return Reflect.get(t, key, receiver); }
+                return unsupported(path + '.' + key);
+            }
+        });
+    }
+
+    // ---- value formatting for console.* ----
+    function formatArgs(args) {
+        return Array.prototype.map.call(args, function (a) {
+            return typeof a === 'string' ? a : E.inspect(a);
+        }).join(' ');
+    }
+
+    // ---- variables ----
+    var own = function (o, k) { return Object.prototype.hasOwnProperty.call(o, k); };
+    var PRECEDENCE = ['local', 'iterationData', 'environment', 'collectionVariables', 'globals'];
+
+    function uuid4() {
+        return 'xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx'.replace(/[xy]/g, function (c) {
+            var r = Math.random() * 16 | 0;
+            return (c === 'x' ? r : (r & 0x3 | 0x8)).toString(16);
+        });
+    }
+    var DYNAMIC = { // the common Postman dynamic variables; others stay verbatim
+        $guid: uuid4, $randomUUID: uuid4,
+        $timestamp: function () { return String(Math.floor(Date.now() / 1000)); },
+        $isoTimestamp: function () { return new Date().toISOString(); },
+        $randomInt: function () { return String(Math.floor(Math.random() * 1001)); }
+    };
+
+    // Resolve {{name}} repeatedly (nested variables), like Postman, at most 19 passes.
+    function replaceIn(template, lookup) {
+        if (typeof template !== 'string') {
+            if (template && typeof template === 'object') {
+                return JSON.parse(replaceIn(JSON.stringify(template), lookup));
+            }
+            return template;
+        }
+        var out = template;
+        for (var pass = 0; pass < 19; pass++) {
+            var changed = false;
+            out = out.replace(/\{\{([^{}]*?)\}\}/g, function (match, name) {
+                var found = lookup(name);
+                if (found.has) { changed = true; return found.value === null || found.value === undefined ? '' : String(found.value); }
+                if (own(DYNAMIC, name)) { changed = true; return DYNAMIC[name](); }
+                return match;
+            });
+            if (!changed) { break; }
+        }
+        return out;
+    }
+
+    function VariableScope(values) { this._values = values; }
+    VariableScope.prototype.get = function (key) { return own(this._values, key) ? this._values[key] : undefined; };
+    VariableScope.prototype.has = function (key) { return own(this._values, key); };
+    VariableScope.prototype.set = function (key, value) {
+        if (typeof key !== 'string' || key === '') {
+            throw new TypeError('variable name must be a non-empty string, got ' + E.display(key));
+        }
+        this._values[key] = value;
+    };
+    VariableScope.prototype.unset = function (key) { delete this._values[key]; };
+    VariableScope.prototype.clear = function () {
+        var v = this._values;
+        Object.keys(v).forEach(function (k) { delete v[k]; });
+    };
+    VariableScope.prototype.toObject = function () { return Object.assign({}, this._values); };
+    VariableScope.prototype.toJSON = VariableScope.prototype.toObject;
+    VariableScope.prototype.replaceIn = function (template) {
+        var values = this._values;
+        return replaceIn(template, function (name) { return { has: own(values, name), value: values[name] }; });
+    };
+
+    // pm.variables: reads with Postman's precedence, writes the local scope.
+    function MergedScope(scopes) { this._scopes = scopes; }
+    MergedScope.prototype.lookup = function (key) {
+        for (var i = 0; i < PRECEDENCE.length; i++) {
+            var s = this._scopes[PRECEDENCE[i]];
+            if (own(s, key)) { return { has: true, value: s[key] }; }
+        }
+        return { has: false };
+    };
+    MergedScope.prototype.get = function (key) { return this.lookup(key).value; };
+    MergedScope.prototype.has = function (key) { return this.lookup(key).has; };
+    MergedScope.prototype.set = function (key, value) { VariableScope.prototype.set.call({ _values: this._scopes.local }, key, value); };
+    MergedScope.prototype.unset = function (key) { delete this._scopes.local[key]; };
+    MergedScope.prototype.toObject = function () {
+        var out = {}, scopes = this._scopes;
+        PRECEDENCE.slice().reverse().forEach(function (name) { Object.assign(out, scopes[name]); });
+        return out;
+    };
+    MergedScope.prototype.replaceIn = function (template) {
+        var self = this;
+        return replaceIn(template, function (name) { return self.lookup(name); });
+    };
+
+    // ---- headers, URLs, requests, responses ----
+    function HeaderList(list) {
+        this._list = (list || []).map(function (h) { return Object.assign({}, h); });
+    }
+    HeaderList.prototype._find = function (key) {
+        var low = String(key).toLowerCase();
+        for (var i = this._list.length - 1; i >= 0; i--) {
+            if (!this._list[i].disabled && String(this._list[i].key).toLowerCase() === low) { return this._list[i]; }
+        }
+        return undefined;
+    };
+    HeaderList.prototype.get = function (key) { var h = this._find(key); return h ? h.value : undefined; };
+    HeaderList.prototype.one = function (key) { return this._find(key); };
+    HeaderList.prototype.has = function (key, value) {
+        var h = this._find(key);
+        return !!h && (arguments.length < 2 || h.value === value);
+    };
+    HeaderList.prototype.add = function (header) {
+        if (typeof header === 'string') {
+            var at = header.indexOf(':');
+            header = { key: header.slice(0, at).trim(), value: header.slice(at + 1).trim() };
+        }
+        this._list.push({ key: header.key, value: header.value });
+    };
+    HeaderList.prototype.upsert = function (header) {
+        var h = this._find(header.key);
+        if (h) { h.value = header.value; } else { this.add(header); }
+    };
+    HeaderList.prototype.remove = function (key) {
+        var low = String(key).toLowerCase();
+        this._list = this._list.filter(function (h) { return String(h.key).toLowerCase() !== low; });
+    };
+    HeaderList.prototype.all = function () { return this._list.slice(); };
+    HeaderList.prototype.each = function (fn) { this._list.forEach(fn); };
+    HeaderList.prototype.count = function () { return this._list.length; };
+    HeaderList.prototype.toObject = function () {
+        var out = {};
+        this._list.forEach(function (h) { if (!h.disabled) { out[h.key] = h.value; } });
+        return out;
+    };
+    HeaderList.prototype.toJSON = function () { return this.all(); };
+
+    function QueryList(pairs) { this._list = pairs; }
+    QueryList.prototype = Object.create(HeaderList.prototype);
+    QueryList.prototype._find = function (key) {
+        for (var i = this._list.length - 1; i >= 0; i--) {
+            if (!this._list[i].disabled && this._list[i].key === key) { return this._list[i]; }
+        }
+        return undefined;
+    };
+    QueryList.prototype.remove = function (key) { this._list = this._list.filter(function (q) { return q.key !== key; }); };
+
+    function decode(s) { try { return decodeURIComponent(s.replace(/\+/g, ' ')); } catch (e) { return s; } }
+
+    function Url(raw) {
+        raw = String(raw);
+        var hashAt = raw.indexOf('#');
+        this.hash = hashAt === -1 ? '' : raw.slice(hashAt + 1);
+        if (hashAt !== -1) { raw = raw.slice(0, hashAt); }
+        var qAt = raw.indexOf('?');
+        this._base = qAt === -1 ? raw : raw.slice(0, qAt);
+        var query = qAt === -1 ? '' : raw.slice(qAt + 1);
+        this.query = new QueryList(query ? query.split('&').map(function (part) {
+            var eq = part.indexOf('=');
+            return eq === -1 ? { key: decode(part), value: null } : { key: decode(part.slice(0, eq)), value: decode(part.slice(eq + 1)) };
+        }) : []);
+        var m = /^(?:([a-z][a-z0-9+.-]*):\/\/)?([^/:]*)(?::(\d+))?(\/.*)?$/i.exec(this._base) || [];
+        this.protocol = m[1];
+        this.host = (m[2] || '').split('.');
+        this.port = m[3];
+        this.path = (m[4] || '').split('/').filter(function (p) { return p !== ''; });
+    }
+    Url.prototype.getQueryString = function () {
+        return this.query._list.filter(function (q) { return !q.disabled; }).map(function (q) {
+            return q.value === null || q.value === undefined ? encodeURIComponent(q.key)
+                : encodeURIComponent(q.key) + '=' + encodeURIComponent(q.value);
+        }).join('&');
+    };
+    Url.prototype.toString = function () {
+        var qs = this.getQueryString();
+        return this._base + (qs ? '?' + qs : '') + (this.hash ? '#' + this.hash : '');
+    };
+    Url.prototype.toJSON = Url.prototype.toString;
+    Url.prototype.getHost = function () { return this.host.join('.'); };
+    Url.prototype.getPath = function () { return '/' + this.path.join('/'); };
+
+    function Request(spec) {
+        var url = new Url(spec.url || '');
+        this._spec = spec;
+        this.method = String(spec.method || 'GET').toUpperCase();
+        this.headers = new HeaderList(spec.headers);
+        this.body = spec.body === undefined ? null : spec.body;
+        Object.defineProperty(this, 'url', {
+            enumerable: true,
+            get: function () { return url; },
+            set: function (value) { url = value instanceof Url ? value : new Url(typeof value === 'object' && value && value.raw ? value.raw : value); }
+        });
+    }
+    Request.prototype.toJSON = function () {
+        return Object.assign({}, this._spec, {
+            url: this.url.toString(), method: this.method, headers: this.headers.all(), body: this.body
+        });
+    };
+
+    function JSONError(message) { this.name = 'JSONError'; this.message = message; }
+    JSONError.prototype = Object.create(Error.prototype);
+
+    function Response(spec) {
+        this.code = spec.code;
+        this.status = spec.status;
+        this.headers = new HeaderList(spec.headers);
+        this.responseTime = spec.responseTime;
+        this.responseSize = spec.responseSize;
+        this._body = spec.body === null || spec.body === undefined ? '' : String(spec.body);
+    }
+    Response.prototype.text = function () { return this._body; };
+    Response.prototype.json = function () {
+        try { return JSON.parse(this._body); } catch (e) { throw new JSONError(e.message); }
+    };
+    Response.prototype.reason = function () { return this.status; };
+    Response.prototype.details = function () { return { code: this.code, name: this.status }; };
+    Object.defineProperty(Response.prototype, 'to', { get: function () { return expect(this).to; } });
+    root.__o365isResponse = function (v) { return v instanceof Response; };
+
+    // pm.sendRequest accepts a URL string or a request description (Postman's RequestDefinition).
+    function normaliseSendRequest(req) {
+        if (typeof req === 'string') { return { url: req, method: 'GET', headers: [], body: null }; }
+        if (!req || typeof req !== 'object') { throw new TypeError('pm.sendRequest needs a URL or a request object, got ' + E.display(req)); }
+        var header = req.header || req.headers || [];
+        var headers = Array.isArray(header) ? header.map(function (h) { return { key: h.key, value: h.value }; })
+            : header instanceof HeaderList ? header.all()
+                : Object.keys(header).map(function (k) { return { key: k, value: header[k] }; });
+        var url = req.url instanceof Url ? req.url.toString() : (req.url && req.url.raw) || String(req.url);
+        return { url: url, method: String(req.method || 'GET').toUpperCase(), headers: headers, body: req.body || null };
+    }
+
+    // ---- building the script's world ----
+    function begin(ctx) {
+        var scopes = {};
+        PRECEDENCE.forEach(function (name) { scopes[name] = Object.assign({}, (ctx.scopes || {})[name] || {}); });
+        var s = state = {
+            ctx: ctx, scopes: scopes, tests: [], legacyTests: {}, console: [], error: null,
+            nextRequest: null, nextRequestSet: false, skipRequest: false,
+            pending: [], timers: [], callbacks: {}, nextId: 1
+        };
+        var request = s.request = new Request(ctx.request || {});
+        var response = s.response = ctx.response ? new Response(ctx.response) : undefined;
+
+        function setNextRequest(name) { s.nextRequest = name === null || name === undefined ? null : String(name); s.nextRequestSet = true; }
+
+        function recordTest(name, fn, skipped) {
+            var entry = { name: String(name), passed: false, skipped: !!skipped, error: null };
+            s.tests.push(entry);
+            if (skipped) { return; }
+            var fail = function (e) {
+                entry.passed = false;
+                // Assertion failures read as Chai prints them; other errors keep their type name.
+                var message = e && e.message !== undefined ? String(e.message) : String(e);
+                entry.error = e && e.name && e.name !== 'AssertionError' ? e.name + ': ' + message : message;
+            };
+            if (typeof fn !== 'function') { fail(new TypeError('pm.test("' + name + '") needs a function')); return; }
+            try {
+                if (fn.length > 0) { // the test takes `done`: it passes when done() is called without an error
+                    entry.passed = false; entry.error = 'test did not call done()';
+                    fn(function (err) { if (err) { fail(err); } else { entry.passed = true; entry.error = null; } });
+                    return;
+                }
+                var result = fn();
+                entry.passed = true;
+                if (result && typeof result.then === 'function') {
+                    result.then(null, fail);
+                }
+            } catch (e) { fail(e); }
+        }
+        var test = function (name, fn) { recordTest(name, fn, false); };
+        test.skip = function (name) { recordTest(name, null, true); };
+
+        var sendRequest = function (req, callback) {
+            var id = s.nextId++;
+            var resolve, reject;
+            var promise = new Promise(function (ok, ko) { resolve = ok; reject = ko; });
+            if (typeof callback !== 'function') { promise.catch(function () {}); }
+            s.callbacks[id] = function (err, res) {
+                if (typeof callback === 'function') { callback(err, res); }
+                if (err) { reject(err); } else { resolve(res); }
+            };
+            s.pending.push({ id: id, request: normaliseSendRequest(req) });
+            return promise;
+        };
+
+        var info = Object.assign({ eventName: ctx.listen }, ctx.info || {});
+        var pm = guarded('pm', {
+            info: guarded('pm.info', info),
+            test: test,
+            expect: expect,
+            request: request,
+            response: response,
+            environment: new VariableScope(scopes.environment),
+            collectionVariables: new VariableScope(scopes.collectionVariables),
+            globals: new VariableScope(scopes.globals),
+            iterationData: new VariableScope(scopes.iterationData),
+            variables: new MergedScope(scopes),
+            execution: guarded('pm.execution', {
+                skipRequest: function () { s.skipRequest = true; },
+                setNextRequest: setNextRequest
+            }),
+            sendRequest: sendRequest
+        });
+
+        var legacyResponseHeaders = response ? response.headers.toObject() : undefined;
+        var postman = guarded('postman', {
+            setNextRequest: setNextRequest,
+            // Legacy setters store truthy values and false as strings, like postman-sandbox.
+            setEnvironmentVariable: function (k, v) { scopes.environment[k] = (v === false || v) && typeof v.toString === 'function' ? v.toString() : v; },
+            getEnvironmentVariable: function (k) { return own(scopes.environment, k) ? scopes.environment[k] : undefined; },
+            clearEnvironmentVariable: function (k) { delete scopes.environment[k]; },
+            clearEnvironmentVariables: function () { VariableScope.prototype.clear.call({ _values: scopes.environment }); },
+            setGlobalVariable: function (k, v) { scopes.globals[k] = (v === false || v) && typeof v.toString === 'function' ? v.toString() : v; },
+            getGlobalVariable: function (k) { return own(scopes.globals, k) ? scopes.globals[k] : undefined; },
+            clearGlobalVariable: function (k) { delete scopes.globals[k]; },
+            clearGlobalVariables: function () { VariableScope.prototype.clear.call({ _values: scopes.globals }); },
+            getResponseHeader: response ? function (name) { return response.headers.get(name); } : undefined
+        });
+        if (!response) { delete postman.getResponseHeader; }
+
+        var log = function (level) {
+            return function () { s.console.push([level, formatArgs(arguments)]); };
+        };
+        var consoleObject = guarded('console', {
+            log: log('log'), info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug')
+        });
+
+        var setTimeout = function (fn, delay) {
+            var id = s.nextId++;
+            var args = Array.prototype.slice.call(arguments, 2);
+            s.timers.push({ id: id, due: Number(delay) || 0, fn: function () { fn.apply(null, args); } });
+            return id;
+        };
+        var clearTimeout = function (id) { s.timers = s.timers.filter(function (t) { return t.id !== id; }); };
+
+        var requireModule = function (name) { throw notSupported("require('" + name + "')"); };
+        var legacyRequest = {
+            url: request.url.toString(), method: request.method, headers: request.headers.toObject(),
+            data: request.body && request.body.mode === 'raw' ? request.body.raw : request.body
+        };
+
+        // The names and order here must match SCRIPT_PARAMETERS in scripts.py.
+        return [
+            pm, postman, s.legacyTests, consoleObject,
+            response ? response.text() : undefined,
+            response ? { code: response.code, name: response.status, detail: response.status } : undefined,
+            legacyResponseHeaders,
+            response ? response.responseTime : undefined,
+            unsupported('responseCookies'),
+            legacyRequest,
+            Object.assign({}, scopes.globals), Object.assign({}, scopes.environment), Object.assign({}, scopes.iterationData),
+            (ctx.info || {}).iteration,
+            setTimeout, clearTimeout, requireModule,
+            unsupported('_ (lodash)'), unsupported('CryptoJS'), unsupported('tv4'), unsupported('xml2Json'),
+            unsupported('cheerio'), unsupported('moment'), unsupported('atob'), unsupported('btoa'),
+            unsupported('XMLHttpRequest'), unsupported('fetch'), unsupported('process')
+        ];
+    }
+
+    function recordError(e) {
+        if (!state || state.error) { return; }
+        var stack = e && typeof e.stack === 'string' ? e.stack : '';
+        var line = /script\.js:(\d+):\d+/.exec(stack);
+        state.error = {
+            name: e && e.name ? String(e.name) : 'Error',
+            message: e && e.message !== undefined ? String(e.message) : String(e),
+            line: line ? Number(line[1]) : null
+        };
+    }
+
+    // Runs the compiled script (an async function, so top-level `await` works as in Postman).
+    function runScript(fn, args) {
+        try {
+            var result = fn.apply(undefined, args);
+            if (result && typeof result.then === 'function') { result.then(null, recordError); }
+        } catch (e) { recordError(e); }
+    }
+
+    // Work Python must do next: queued pm.sendRequest calls first, then the earliest timer.
+    function takeWork() {
+        if (state.pending.length) {
+            var requests = state.pending;
+            state.pending = [];
+            return JSON.stringify({ requests: requests });
+        }
+        if (state.timers.length) {
+            state.timers.sort(function (a, b) { return a.due - b.due; });
+            return JSON.stringify({ timer: state.timers[0].id });
+        }
+        return 'null';
+    }
+
+    function guardedCall(fn) {
+        try { fn(); } catch (e) { recordError(e); }
+    }
+
+    function deliverResponse(id, error, response) {
+        var callback = state.callbacks[id];
+        delete state.callbacks[id];
+        guardedCall(function () {
+            callback(error ? Object.assign(new Error(error.message), { name: error.name || 'Error' }) : null,
+                error ? undefined : new Response(response));
+        });
+    }
+
+    function fireTimer(id) {
+        var timer = state.timers.filter(function (t) { return t.id === id; })[0];
+        state.timers = state.timers.filter(function (t) { return t.id !== id; });
+        if (timer) { guardedCall(timer.fn); }
+    }
+
+    function finish() {
+        var s = state, tests = s.tests.slice();
+        Object.keys(s.legacyTests).forEach(function (name) {
+            tests.push({ name: name, passed: !!s.legacyTests[name], skipped: false, error: s.legacyTests[name] ? null : 'AssertionError: expected false to be truthy' });
+        });
+        var out = JSON.stringify({
+            tests: tests, console: s.console, scopes: s.scopes, request: s.request.toJSON(),
+            nextRequest: s.nextRequest, nextRequestSet: s.nextRequestSet, skipRequest: s.skipRequest, error: s.error
+        });
+        state = null;
+        return out;
+    }
+
+    root.__o365 = {
+        begin: begin, runScript: runScript, recordError: recordError, takeWork: takeWork,
+        deliverResponse: deliverResponse, fireTimer: fireTimer, finish: finish
+    };
+})(globalThis);
