@@ -232,7 +232,11 @@
         });
     };
 
-    function JSONError(message) { this.name = 'JSONError'; this.message = message; }
+    function JSONError(message) {
+        this.name = 'JSONError';
+        this.message = message;
+        Error.captureStackTrace(this, JSONError); // the stack names the script line that called json()
+    }
     JSONError.prototype = Object.create(Error.prototype);
 
     function Response(spec) {
@@ -447,7 +451,7 @@
     function finish() {
         var s = state, tests = s.tests.slice();
         Object.keys(s.legacyTests).forEach(function (name) {
-            tests.push({ name: name, passed: !!s.legacyTests[name], skipped: false, error: s.legacyTests[name] ? null : 'AssertionError: expected false to be truthy' });
+            tests.push({ name: name, passed: !!s.legacyTests[name], skipped: false, error: s.legacyTests[name] ? null : 'expected false to be truthy' });
         });
         var out = JSON.stringify({
             tests: tests, console: s.console, scopes: s.scopes, request: s.request.toJSON(),
