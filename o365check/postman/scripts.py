@@ -58,6 +58,7 @@ _JS_FILES = ("expect.js", "pm.js")  # order matters: pm.js builds on expect.js
 _SCRIPT_URL = "script.js"  # stack frames of user code carry this name, so we can find its line
 _PARSE_LINE = re.compile(r"^(?:" + re.escape(_SCRIPT_URL) + r"|<anonymous>):(\d+): SyntaxError")  # V8 omits sourceURL on some parse errors
 _FINISH_TIMEOUT_S = 5.0  # collecting the outcome is our own code; bounded anyway
+_MAX_CALLBACKS = 10_000  # timers/requests one script may chain; stops setTimeout loops with no time limit
 
 
 @dataclass
@@ -219,7 +220,9 @@ class ScriptEngine:
 
     def _drain_work(self, deadline: float | None) -> None:
         """Perform queued pm.sendRequest calls and timers, re-entering JS for each callback."""
-        while True:
+        for _ in range(_MAX_CALLBACKS):
+            if deadline is not None and time.monotonic() >= deadline:
+                raise _ScriptStopped(self._timeout_failure())
             work = json.loads(self._eval("__o365.takeWork()", deadline))
             if work is None:
                 return
@@ -227,12 +230,21 @@ class ScriptEngine:
                 self._eval(f"__o365.fireTimer({int(work['timer'])})", deadline)
                 continue
             for queued in work["requests"]:
+                started = time.monotonic()
                 error, response = self._perform(queued["request"])
+                if deadline is not None:  # time waiting on the network is not script time
+                    deadline += time.monotonic() - started
                 self._eval(f"__o365.deliverResponse({int(queued['id'])}, {json.dumps(error)}, {json.dumps(response)})",
                            deadline)
+        raise _ScriptStopped(ScriptFailure(
+            "RangeError", f"script scheduled more than {_MAX_CALLBACKS} callbacks (setTimeout or pm.sendRequest loop?)",
+            None))
+
+    def _timeout_failure(self) -> ScriptFailure:
+        return ScriptFailure("TimeoutError", f"script ran longer than the time limit of {self.timeout_ms} ms "
+                             "(raise it with --timeout-script, or look for an endless loop)", None)
 
     def _perform(self, request: dict[str, Any]) -> tuple[dict[str, str] | None, dict[str, Any] | None]:
-        # The request's own time counts against the runner's request timeout, not the script's.
         if self._send_request is None:
             return {"name": "NotSupportedError", "message": "pm.sendRequest is not available in this run"}, None
         try:
@@ -248,10 +260,7 @@ class ScriptEngine:
         try:
             return self._racer.eval(code, timeout_sec=timeout_s)
         except JSTimeoutException as exc:
-            raise _ScriptStopped(ScriptFailure(
-                "TimeoutError",
-                f"script ran longer than the time limit of {self.timeout_ms} ms "
-                "(raise it with --timeout-script, or look for an endless loop)", None)) from exc
+            raise _ScriptStopped(self._timeout_failure()) from exc
         except JSOOMException as exc:
             raise _ScriptStopped(ScriptFailure(
                 "RangeError",

@@ -23,7 +23,7 @@
             get: function (target, key) {
                 if (typeof key === 'symbol') { fail(); }
                 if (INERT_KEYS[key]) { return undefined; }
-                return unsupported(path + '.' + String(key));
+                throw notSupported(path + '.' + String(key)); // e.g. pm.cookies.jar, process.env
             },
             apply: fail, construct: fail, set: fail
         });

@@ -1,0 +1,197 @@
+"""Scripts cannot reach files or the network, nor run past their time or memory limit; corpus scripts."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from o365check.postman.scripts import ScriptContext, ScriptEngine
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+GRAPH_COLLECTION = CORPUS / "microsoftgraph" / "Microsoft Graph.postman_collection.json"
+
+
+def _context(listen: str = "test", body: str = "{}", **scopes: dict[str, Any]) -> ScriptContext:
+    response = {"code": 200, "status": "OK", "headers": [{"key": "Content-Type", "value": "application/json"}],
+                "body": body, "responseTime": 5, "responseSize": len(body)}
+    return ScriptContext(listen=listen, info={"requestName": "r", "iteration": 0},
+                         request={"url": "https://graph.microsoft.com/v1.0/users", "method": "GET", "headers": []},
+                         response=response if listen == "test" else None, scopes=scopes)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[ScriptEngine]:
+    with ScriptEngine(timeout_ms=300, memory_mb=64) as eng:
+        yield eng
+
+
+# ---- no files, no network ----------------------------------------------------------------------
+@pytest.mark.parametrize(("source", "message"), [
+    ("require('fs').readFileSync('/etc/passwd')", "require('fs') is not supported by o365check"),
+    ("require('child_process')", "require('child_process') is not supported by o365check"),
+    ("process.env.HOME", "process.env is not supported by o365check"),
+    ("fetch('https://example.com/')", "fetch is not supported by o365check"),
+    ("new XMLHttpRequest()", "XMLHttpRequest is not supported by o365check"),
+])
+def test_file_and_network_apis_fail_by_name(engine: ScriptEngine, source: str, message: str) -> None:
+    out = engine.run(source, _context())
+    assert out.error is not None and out.error.message == message
+
+
+def test_the_global_object_has_no_module_loader_or_network(engine: ScriptEngine) -> None:
+    # The names above are our stubs; underneath, V8 without Node or a browser has none of them.
+    out = engine.run("""
+        var g = new Function('return this')();
+        pm.environment.set('types', ['require', 'process', 'fetch', 'XMLHttpRequest', 'WebSocket', 'Deno', 'Bun']
+            .map(function (name) { return typeof g[name]; }));
+    """, _context())
+    assert out.scopes["environment"]["types"] == ["undefined"] * 7
+
+
+def test_dynamic_import_cannot_load_modules(engine: ScriptEngine) -> None:
+    out = engine.run("await import('fs');", _context())
+    assert out.error is not None and out.error.message == "Not supported"
+
+
+# ---- time limit --------------------------------------------------------------------------------
+def test_endless_loop_is_stopped_at_the_time_limit(engine: ScriptEngine) -> None:
+    started = time.monotonic()
+    out = engine.run("pm.test('before', () => {});\nwhile (true) {}", _context())
+    elapsed = time.monotonic() - started
+    assert out.error is not None and out.error.name == "TimeoutError"
+    assert "time limit of 300 ms" in out.error.message and "--timeout-script" in out.error.message
+    assert 0.25 < elapsed < 2.0
+    assert [t.name for t in out.tests] == ["before"]
+    # The engine stays usable for the next script of the run.
+    assert engine.run("pm.test('next', () => {});", _context()).tests[0].passed
+
+
+def test_endless_loop_inside_a_callback_is_stopped(engine: ScriptEngine) -> None:
+    out = engine.run("setTimeout(function () { for (;;) {} }, 1);", _context())
+    assert out.error is not None and out.error.name == "TimeoutError"
+
+
+def test_endless_timer_chain_is_stopped_without_a_time_limit() -> None:
+    with ScriptEngine(timeout_ms=None) as eng:
+        out = eng.run("function again() { setTimeout(again, 0); }\nagain();", _context())
+    assert out.error is not None and "more than 10000 callbacks" in out.error.message
+
+
+def test_time_waiting_for_send_request_is_not_script_time() -> None:
+    def slow_send(request: dict[str, Any]) -> dict[str, Any]:
+        time.sleep(0.4)
+        return {"code": 200, "status": "OK", "headers": [], "body": "", "responseTime": 400, "responseSize": 0}
+
+    with ScriptEngine(timeout_ms=300, send_request=slow_send) as eng:
+        out = eng.run("pm.sendRequest('https://x/', (e, r) => pm.environment.set('code', r.code));", _context())
+    assert out.error is None and out.scopes["environment"] == {"code": 200}
+
+
+# ---- memory limit ------------------------------------------------------------------------------
+def test_huge_allocation_is_stopped_at_the_memory_limit(engine: ScriptEngine) -> None:
+    ctx = _context(environment={"kept": "yes"})
+    out = engine.run("pm.environment.set('lost', 1);\nvar a = [];\nwhile (true) { a.push(new Array(100000).fill(1.5)); }", ctx)
+    assert out.error is not None and out.error.name == "RangeError"
+    assert out.error.message == "script used more than the memory limit of 64 MB"
+    assert out.scopes["environment"] == {"kept": "yes"}  # a stopped isolate's changes are not trusted
+    after = engine.run("pm.environment.set('after', 1);", ctx)
+    assert after.error is None and after.scopes["environment"] == {"kept": "yes", "after": 1}
+
+
+# ---- the Microsoft Graph corpus ----------------------------------------------------------------
+def _graph_items() -> dict[str, dict[str, Any]]:
+    if not GRAPH_COLLECTION.exists():
+        pytest.skip(f"corpus not found at {GRAPH_COLLECTION}")
+    items: dict[str, dict[str, Any]] = {}
+
+    def walk(node: dict[str, Any], path: str) -> None:
+        for child in node.get("item", []):
+            here = f"{path}/{child['name']}"
+            items[here] = child
+            walk(child, here)
+
+    walk(json.loads(GRAPH_COLLECTION.read_text(encoding="utf-8-sig")), "")
+    return items
+
+
+def _script(item: dict[str, Any], listen: str) -> str:
+    event = next(e for e in item["event"] if e["listen"] == listen)
+    lines = event["script"]["exec"]
+    return "\n".join(line.rstrip("\r") for line in lines) if isinstance(lines, list) else lines
+
+
+def test_graph_app_only_token_request_stores_app_access_token(engine: ScriptEngine) -> None:
+    source = _script(_graph_items()["/Application/Get App-Only Access Token"], "test")
+    body = json.dumps({"token_type": "Bearer", "expires_in": 3599, "access_token": "eyJ0eXAi.sandbox.token"})
+    ctx = _context(body=body, environment={"ClientID": "app", "ClientSecret": "s3cret", "TenantID": "contoso"})
+    out = engine.run(source, ctx)
+    assert out.error is None and out.console == []
+    assert out.scopes["environment"]["AppAccessToken"] == "eyJ0eXAi.sandbox.token"
+
+
+def test_graph_token_script_explains_missing_settings_on_the_console(engine: ScriptEngine) -> None:
+    source = _script(_graph_items()["/Application/Get App-Only Access Token"], "test")
+    out = engine.run(source, _context(body='{"access_token": "t"}', environment={"ClientID": "", "ClientSecret": "x", "TenantID": "t"}))
+    assert out.console == [("log", "You need to enter *ClientID* environment variable first.")]
+
+
+def test_graph_add_days_script_fails_per_item_with_a_clear_message(engine: ScriptEngine) -> None:
+    items = _graph_items()
+    add_days = [path for path, item in items.items()
+                if any("addDays" in _script(item, e["listen"]) for e in item.get("event", []) if "script" in e)]
+    assert add_days, "the corpus should contain the addDays script"
+    for path in add_days:
+        out = engine.run(_script(items[path], "prerequest"), _context("prerequest"))
+        assert out.error is not None, path
+        assert (out.error.name, out.error.message, out.error.line) == (
+            "TypeError", "(intermediate value).addDays is not a function", 2)
+        # The line before the failing one already ran, as in Postman.
+        assert "Today" in out.scopes["environment"] and "NextWeek" not in out.scopes["environment"]
+
+
+def test_graph_subscription_validation_test_script(engine: ScriptEngine) -> None:
+    source = _script(_graph_items()["/Misc/Subscription Validation"], "test")
+    ctx = ScriptContext(listen="test", info={}, request={"url": "https://x/notify?validationToken=tok%2B1", "method": "POST", "headers": []},
+                        response={"code": 200, "status": "OK", "headers": [{"key": "Content-Type", "value": "text/plain; charset=utf-8"}],
+                                  "body": "tok+1", "responseTime": 1, "responseSize": 5})
+    out = engine.run(source, ctx)
+    assert out.error is None
+    assert [(t.name, t.passed) for t in out.tests] == [("Status test", True), ("Content type test", True), ("Response body test", True)]
+
+
+def test_every_corpus_script_runs_to_an_outcome(engine: ScriptEngine) -> None:
+    """No corpus script crashes the engine: each ends passed, failed or with a named JS error."""
+    files = sorted(CORPUS.glob("microsoftgraph/*.postman_collection.json")) + sorted(CORPUS.glob("newman-*/**/*.json"))
+    scripts = []
+    for path in files:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        stack = [data] if isinstance(data, dict) else []
+        while stack:
+            node = stack.pop()
+            for event in node.get("event") or []:
+                script = event.get("script") if isinstance(event, dict) else None
+                if not isinstance(script, dict):
+                    continue
+                lines = script.get("exec") or []
+                source = "\n".join(lines) if isinstance(lines, list) else lines
+                if source.strip():
+                    scripts.append((event.get("listen"), source))
+            stack.extend(child for child in node.get("item") or [] if isinstance(child, dict))
+    if not scripts:
+        pytest.skip(f"corpus not found at {CORPUS}")
+    errors = set()
+    for listen, source in scripts:
+        out = engine.run(source, _context("test" if listen == "test" else "prerequest"))
+        if out.error is not None:
+            errors.add(out.error.name)
+    assert len(scripts) > 150
+    # TimeoutError: Newman's own timeout fixture busy-waits 300 ms, exactly this engine's limit.
+    assert errors <= {"TypeError", "ReferenceError", "NotSupportedError", "JSONError", "SyntaxError", "TimeoutError"}
+    assert {"TypeError", "NotSupportedError"} <= errors  # addDays; lodash/CryptoJS/tv4 are named
