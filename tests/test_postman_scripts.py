@@ -441,3 +441,9 @@ def test_invalid_limits_are_rejected() -> None:
         ScriptEngine(timeout_ms=0)
     with pytest.raises(ValueError, match="memory_mb"):
         ScriptEngine(memory_mb=1)
+
+
+def test_status_code_compares_numbers(engine: ScriptEngine) -> None:
+    out = run(engine, "pm.test('t', () => pm.response.to.have.statusCode('200'));"
+                      "pm.test('u', () => pm.response.to.have.statusCode(201));")
+    assert verdicts(out) == {"t": (True, None), "u": (False, "expected response to have status code 201 but got 200")}

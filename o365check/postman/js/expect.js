@@ -422,7 +422,7 @@
         });
     method(['status', 'statusCode'], function (codeOrReason) {
         var r = requireResponse(this);
-        if (typeof codeOrReason === 'number') {
+        if (typeof codeOrReason === 'number' || this._statusCodeOnly) {
             var want = Number(codeOrReason);
             this.assert(r.code === want, 'expected response to have status code #{exp} but got #{act}', 'expected response to not have status code #{act}', want, r.code);
         } else {
@@ -430,6 +430,11 @@
                 'expected response to not have status reason #{act}', codeOrReason, r.reason());
         }
     });
+    // statusCode() always compares numbers ('202' means 202), unlike status('Accepted').
+    Assertion.prototype.statusCode = function (code) {
+        this._statusCodeOnly = true;
+        return Assertion.prototype.status.call(this, Number(code));
+    };
     method('statusReason', function (reason) {
         var r = requireResponse(this);
         this.assert(r.reason() === String(reason), 'expected response to have status reason #{exp} but got #{act}',
