@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from html import unescape
+from pathlib import Path
 
 import ipywidgets as w
 import pytest
@@ -13,6 +14,7 @@ from o365check.sandbox import SCENARIOS
 from o365check.sandbox.scenarios import SECRET_VALUE
 from o365check.settings import Settings
 from o365check.widgets import (
+    CollectionPanel,
     CredentialsPanel,
     DoctorPanel,
     MailboxScopingPanel,
@@ -278,3 +280,58 @@ def test_scoping_commands_follow_the_typed_values(walk):
     shown = seen(panel.commands)
     assert "New-ApplicationAccessPolicy -AppId '11111111-2222-3333-4444-555555555555'" in shown
     assert "Test-ApplicationAccessPolicy -Identity 'o''brien@contoso.com'" in shown
+
+
+# ----------------------------------------------------------------------------- collection
+GUIDE = str(Path(__file__).resolve().parents[1] / "collections" / "office365-sendmail.postman_collection.json")
+
+
+def test_collection_runs_the_guide_requests_in_the_sandbox(walk):
+    runner = CollectionPanel(walk, GUIDE)
+    runner.run_button.click()
+    shown = seen(runner.result)
+    assert "2 test(s) passed, 0 failed." in shown
+    assert "✔ token request succeeds (200)" in shown and "✔ sendMail is accepted (202)" in shown
+    assert len(walk.opened.sandbox.outbox) == 1
+
+
+def test_collection_failure_shows_the_diagnosis(walk):
+    use_scenario(walk, "wrong-secret")
+    runner = CollectionPanel(walk, GUIDE)
+    runner.run_button.click()
+    shown = seen(runner.result)
+    assert "✘ token request succeeds (200): expected response to have status code 200 but got 401" in shown
+    assert "AADSTS7000215" in shown and "The client secret is wrong" in shown
+
+
+def test_collection_record_then_replay_gives_the_same_table(walk, tmp_path):
+    CredentialsPanel(walk).secret.value = CANARY  # recorded with a canary secret
+    use_scenario(walk, "ok")
+    runner = CollectionPanel(walk, GUIDE)
+    runner.cassette.value = str(tmp_path / "run.yaml")
+    runner.record_button.click()
+    recorded = seen(runner.result)
+    assert "Recorded sandbox scenario 'ok'" in recorded
+    assert "0 test(s) passed, 2 failed." in recorded and "AADSTS7000215" in recorded  # the canary was sent
+    runner.replay_button.click()
+    replayed = seen(runner.result)
+    assert walk.mode == "cassette" and replayed.startswith("ℹ info Replayed")
+    assert replayed.split("Request Sent Answer Tests")[1] == recorded.split("Request Sent Answer Tests")[1]
+    assert CANARY not in (tmp_path / "run.yaml").read_text()
+
+
+def test_collection_replay_without_a_recording_says_how_to_fix_it(walk, tmp_path):
+    runner = CollectionPanel(walk, GUIDE)
+    runner.cassette.value = str(tmp_path / "missing.yaml")
+    runner.replay_button.click()
+    assert "does not exist. Fix: click 'Run and record' first" in seen(runner.result)
+
+
+def test_collection_script_errors_are_shown_not_silent(walk, tmp_path):
+    collection = json.loads(Path(GUIDE).read_text())
+    collection["item"][0]["event"][0]["script"]["exec"] = ['throw new Error("boom in the test script");']
+    path = tmp_path / "broken.postman_collection.json"
+    path.write_text(json.dumps(collection))
+    runner = CollectionPanel(walk, str(path))
+    runner.run_button.click()
+    assert "⚠ warning Get app-only access token: test script failed: Error: boom in the test script" in seen(runner.result)

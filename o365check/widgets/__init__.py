@@ -10,6 +10,7 @@ values and the last token, kept in Python and never in a widget.
     >>> ModeSelector(walk); CredentialsPanel(walk)
 """
 
+from .collection import CollectionPanel
 from .credentials import CredentialsPanel
 from .doctor import DoctorPanel, ScenarioTour, check_scenario, report_html
 from .mode import ModeSelector
@@ -21,6 +22,7 @@ from .token import TokenPanel
 
 __all__ = [
     "MODES",
+    "CollectionPanel",
     "CredentialsPanel",
     "DoctorPanel",
     "MailboxScopingPanel",
