@@ -163,3 +163,13 @@ def test_support_notebook_refuses_a_secret_parameter(tmp_path):
                              parameters={"client_secret": CANARY})
     assert "'client_secret' looks secret" in str(caught.value) and CANARY not in str(caught.value)
     assert not (tmp_path / "x.ipynb").exists()
+
+
+def test_support_command_line_refuses_a_secret_parameter(tmp_path, capsys):
+    from o365check.notebook_report import main
+
+    with pytest.raises(SystemExit) as exited:
+        main([str(ROOT / "notebooks" / "10-support-check.ipynb"), str(tmp_path / "x.ipynb"), "-p", "client_secret", CANARY])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "'client_secret' looks secret" in err and CANARY not in err
