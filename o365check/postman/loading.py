@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -362,11 +363,54 @@ def load_iteration_data(path: str | Path) -> list[dict[str, Any]]:
         rows = list(csv.reader(io.StringIO(text), skipinitialspace=True, strict=False))
     except csv.Error as exc:
         raise CollectionLoadError(str(path), f"not valid CSV: {exc}", None) from None
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
-    if not rows:
+    flags = _quoted_cells(text)
+    if len(flags) != len(rows):  # a shape the scan does not follow: cast nothing rather than guess
+        flags = [[True] * len(row) for row in rows]
+    records = [(row, quoted) for row, quoted in zip(rows, flags) if any(cell.strip() for cell in row)]
+    if not records:
         return []
-    header = [cell.strip() for cell in rows[0]]
-    return [{key: cell.strip() for key, cell in zip(header, row)} for row in rows[1:]]
+    header = [cell.strip() for cell in records[0][0]]
+    return [{key: _cast_cell(cell.strip(), was_quoted) for key, cell, was_quoted in zip(header, row, cells_quoted)}
+            for row, cells_quoted in records[1:]]
+
+
+_JS_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _cast_cell(cell: str, quoted: bool) -> Any:
+    """Newman casts unquoted numeric CSV cells to numbers; quoted ones stay text (runner-facts §5)."""
+    if quoted or not _JS_NUMBER.fullmatch(cell):
+        return cell
+    number = float(cell)
+    return int(number) if number.is_integer() and "." not in cell and "e" not in cell.lower() and abs(number) < 2**53 else number
+
+
+def _quoted_cells(text: str) -> list[list[bool]]:
+    """For each CSV record, whether each cell was quoted (``csv.reader`` forgets it)."""
+    records: list[list[bool]] = []
+    cells: list[bool] = []
+    at_start, in_quotes, quoted, just_closed = True, False, False, False
+    for ch in text:
+        if in_quotes:
+            in_quotes = ch != '"'
+            just_closed = not in_quotes
+            continue
+        if ch == '"' and (at_start or just_closed):  # an opening quote, or "" inside a quoted cell
+            quoted = quoted or at_start
+            in_quotes, at_start, just_closed = True, False, False
+            continue
+        just_closed = False
+        if ch in ",\n":
+            cells.append(quoted)
+            if ch == "\n":
+                records.append(cells)
+                cells = []
+            at_start, quoted = True, False
+        elif not (at_start and ch in " \t\r"):
+            at_start = False
+    if cells or not at_start:
+        records.append([*cells, quoted])
+    return records
 
 
 def parse_variable_assignment(text: str, option: str = "--env-var") -> tuple[str, str]:
