@@ -26,6 +26,7 @@ class EchoApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
+        form = request.form.to_dict() if request.mimetype == "multipart/form-data" else None  # before the body is read
         body = request.get_data(as_text=True)
         seen = {
             "method": request.method,
@@ -35,7 +36,7 @@ class EchoApp:
             "args": dict(parse_qsl(request.query_string.decode(), keep_blank_values=True)),
             "headers": {k.lower(): v for k, v in request.headers.items()},
             "body": body,
-            "form": dict(parse_qsl(body)) if request.mimetype == "application/x-www-form-urlencoded" else {},
+            "form": form if form is not None else dict(parse_qsl(body)) if request.mimetype == "application/x-www-form-urlencoded" else {},
         }
         self.requests.append(seen)
         if request.path.endswith("/token"):
@@ -47,6 +48,9 @@ class EchoApp:
                 return Response(json.dumps(payload), 401, content_type="application/json")(environ, start_response)
             payload = {"token_type": "Bearer", "expires_in": 3599, "access_token": f"tok-{self.token_calls}-abcdefgh"}
             return Response(json.dumps(payload), 200, content_type="application/json")(environ, start_response)
+        if request.path == "/basic-auth":  # postman-echo: 200 only with postman:password
+            ok = request.headers.get("Authorization") == "Basic " + base64.b64encode(b"postman:password").decode()
+            return Response(json.dumps({"authenticated": ok}), 200 if ok else 401, content_type="application/json")(environ, start_response)
         if request.path.startswith("/status/"):
             return Response("{}", int(request.path.rsplit("/", 1)[1]), content_type="application/json")(environ, start_response)
         return Response(json.dumps(seen), 200, content_type="application/json")(environ, start_response)

@@ -61,6 +61,13 @@ class OAuth2Settings:
         return f"OAuth2Settings(token_url={self.token_url!r}, client_id={self.client_id!r}, scope={self.scope!r})"
 
 
+def _host_of(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:  # not a URL at all: no host
+        return ""
+
+
 def _param(params: dict[str, Any], *names: str) -> Any:
     for name in names:
         if params.get(name) not in (None, ""):
@@ -85,7 +92,7 @@ def read_oauth2_settings(auth: Auth, scopes: VariableScopes, unresolved: set[str
     secret_variable = raw_secret[2:-2] if raw_secret.startswith("{{") and raw_secret.endswith("}}") else "clientSecret"
     client_auth = js_string(_param(params, "client_authentication", "clientAuth") or "").lower()
     if client_auth not in ("body", "header"):
-        host = (urlsplit(token_url).hostname or "").lower()
+        host = _host_of(token_url)
         client_auth = "body" if host in IDENTITY_HOSTS else "header"
     return OAuth2Settings(
         token_url=token_url,
@@ -139,7 +146,7 @@ class ClientCredentialsTokens:
             headers["Authorization"] = f"Basic {basic}"
         else:
             form.update(client_id=settings.client_id, client_secret=settings.client_secret)
-        host = urlsplit(settings.token_url).hostname or settings.token_url
+        host = _host_of(settings.token_url) or settings.token_url
         try:
             response = self.session.post(settings.token_url, data=form, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import requests
 
@@ -60,7 +60,10 @@ def read_service_error(code: int, body: str, url: str) -> ServiceError | None:
     except ValueError:
         return None
     error = data.get("error") if isinstance(data, dict) else None
-    host = urlsplit(url).hostname or ""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        host = ""
     if isinstance(error, dict) and isinstance(error.get("code"), str):
         inner = error.get("innerError") if isinstance(error.get("innerError"), dict) else {}
         return graph_error_class(code)(
@@ -244,6 +247,10 @@ class CollectionRun:
         try:
             response = self.session.request(built.method, built.url, headers=_merge_headers(built.headers), data=built.body,
                                             timeout=self._request_timeout(), auth=self._digest, allow_redirects=True)
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema) as exc:
+            error = O365CheckError(f"cannot send to {self.redactor.text(built.url)!r}: not a URL requests can use ({self.redactor.text(str(exc))})")
+            yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), error, "error")
+            return None
         except requests.ConnectionError as exc:
             yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), describe_connection_error(exc, built.url), "connect")
             return None
@@ -251,6 +258,10 @@ class CollectionRun:
             error = describe_connection_error(exc, built.url)
             yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), error,
                                    "timeout" if isinstance(exc, requests.Timeout) else "error")
+            return None
+        except (ValueError, UnicodeError) as exc:  # a URL requests/urllib3 cannot parse (empty port...)
+            error = O365CheckError(f"cannot send to {self.redactor.text(built.url)!r}: {self.redactor.text(str(exc))}")
+            yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), error, "error")
             return None
         elapsed = (time.perf_counter() - started) * 1000
         text = response.content.decode(response.encoding or "utf-8", "replace")
@@ -287,6 +298,14 @@ class CollectionRun:
         if response is not None:
             yield from self._run_scripts(item, parents, "test", built.script_view(), response)
 
+    def _run_item_safely(self, item: Item, parents: Sequence[Folder]) -> Iterator[ev.Event]:
+        """``_run_item``, with an unexpected fault reported as this item's failure, not a crash."""
+        try:
+            yield from self._run_item(item, parents)
+        except Exception as exc:  # noqa: BLE001 - one odd item must not end a long run with a traceback
+            error = O365CheckError(f"the runner failed on this item ({type(exc).__name__}: {self.redactor.text(str(exc))})")
+            yield ev.RequestFailed(item.name, item.request.method, "", error, "error")
+
     # -- the run ---------------------------------------------------------------------------
     def events(self) -> Iterator[ev.Event]:
         """Run the collection, yielding events as they happen."""
@@ -320,7 +339,7 @@ class CollectionRun:
                     self._next_set = False
                     yield ev.ItemStarted(iteration, item.name, item.id, tuple(f.name for f in parents))
                     failed = False
-                    for event in self._run_item(item, parents):
+                    for event in self._run_item_safely(item, parents):
                         if isinstance(event, (ev.TestFailed, ev.RequestFailed, ev.ScriptFailed)):
                             failed = True
                         yield event
@@ -375,7 +394,8 @@ def _merge_headers(headers: Sequence[tuple[str, str]]) -> dict[str, str]:
 
 def _apply_script_changes(built: BuiltRequest, changed: dict[str, Any], before: dict[str, Any], scopes: VariableScopes) -> None:
     """A pre-request script changed ``pm.request``: take over its URL, method and headers."""
-    if changed.get("url") and changed.get("url") != before.get("url"):
+    # compare decoded: an engine may hand back `{{x}}` as `%7B%7Bx%7D%7D` without the script touching it
+    if changed.get("url") and unquote(str(changed["url"])) != unquote(str(before.get("url") or "")):
         built.url = scopes.resolve(str(changed["url"]))
     if changed.get("method") and changed.get("method") != before.get("method"):
         built.method = str(changed["method"]).upper()

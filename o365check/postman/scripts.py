@@ -32,10 +32,12 @@ so ``var`` declarations do not leak between scripts. The JavaScript lives in ``p
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Callable
@@ -127,6 +129,14 @@ def _load_javascript() -> list[tuple[str, str]]:
     return [(name, (folder / name).read_text(encoding="utf-8")) for name in _JS_FILES]
 
 
+def _asyncio_loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 class ScriptEngine:
     """One isolated V8 context for a whole run; ``run`` executes one script in it.
 
@@ -179,6 +189,14 @@ class ScriptEngine:
     # -- running -----------------------------------------------------------------------------
     def run(self, source: str, context: ScriptContext) -> ScriptOutcome:
         """Run one script; errors in the script become ``outcome.error``, never exceptions."""
+        if _asyncio_loop_running():
+            # mini-racer refuses timed evals on a thread with a running asyncio loop (a Jupyter
+            # kernel's main thread always has one): run the script on a plain worker thread.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="o365check-script") as worker:
+                return worker.submit(self._run, source, context).result()
+        return self._run(source, context)
+
+    def _run(self, source: str, context: ScriptContext) -> ScriptOutcome:
         if self._racer is None:
             raise RuntimeError("ScriptEngine.run() called after close(); create a new ScriptEngine")
         if context.listen not in ("prerequest", "test"):

@@ -36,6 +36,15 @@ def is_credential_name(name: str) -> bool:
     return is_secret_name(name) and not _TOKENISH.search(name)
 
 
+def _split(url: str) -> tuple[str, str]:
+    """``(scheme, host)`` of ``url``; an unparsable URL has no host (so it may receive no secret)."""
+    try:
+        parts = urlsplit(url)
+        return parts.scheme, (parts.hostname or "").lower()
+    except ValueError:
+        return "", ""
+
+
 def _forms(value: str) -> set[str]:
     return {value, quote_plus(value), quote(value, safe=""), json.dumps(value)[1:-1]}
 
@@ -62,11 +71,10 @@ class SecretRouter:
                 self.register(key, value)
 
     def host_may_receive_secrets(self, url: str) -> bool:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
+        scheme, host = _split(url)
         if host in self.allow_hosts or host in LOOPBACK_HOSTS or host.startswith("127."):
             return True
-        return parts.scheme == "https" and host in IDENTITY_HOSTS
+        return scheme == "https" and host in IDENTITY_HOSTS
 
     def find_carried_secret(self, request: BuiltRequest) -> str | None:
         """The name of a credential the request carries, or None."""
@@ -94,10 +102,10 @@ class SecretRouter:
             return
         name = self.find_carried_secret(request)
         if name is not None:
-            parts = urlsplit(request.url)
+            _, host = _split(request.url)
             reason = (
                 "a secret is only sent over TLS (https)"
-                if (parts.hostname or "").lower() in IDENTITY_HOSTS
+                if host in IDENTITY_HOSTS
                 else "a secret is only sent to a Microsoft identity host over TLS"
             )
-            raise SecretRoutingError(name, parts.hostname or request.url, reason)
+            raise SecretRoutingError(name, host or "an unparsable URL", reason)

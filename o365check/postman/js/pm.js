@@ -200,10 +200,17 @@
         this.port = m[3];
         this.path = (m[4] || '').split('/').filter(function (p) { return p !== ''; });
     }
+    // Postman's query encode set (postman-url-encoder): controls, space, " # & ' < > and non-ASCII
+    // (plus = in keys). Everything else, {{variables}} included, stays as written so the runner can
+    // still resolve variables a pre-request script set.
+    function encodeQueryPart(text, isKey) {
+        return String(text).replace(isKey ? /[\x00-\x20"#&'<=>\x7f]|[^\x00-\x7f]+/g : /[\x00-\x20"#&'<>\x7f]|[^\x00-\x7f]+/g,
+            function (c) { try { return encodeURIComponent(c); } catch (e) { return c; } });
+    }
     Url.prototype.getQueryString = function () {
         return this.query._list.filter(function (q) { return !q.disabled; }).map(function (q) {
-            return q.value === null || q.value === undefined ? encodeURIComponent(q.key)
-                : encodeURIComponent(q.key) + '=' + encodeURIComponent(q.value);
+            return q.value === null || q.value === undefined ? encodeQueryPart(q.key, true)
+                : encodeQueryPart(q.key, true) + '=' + encodeQueryPart(q.value, false);
         }).join('&');
     };
     Url.prototype.toString = function () {
