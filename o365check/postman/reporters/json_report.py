@@ -98,9 +98,13 @@ class JsonReporter:
         elif isinstance(event, ev.ScriptNotRun):
             self._add_failure("ScriptNotRun", event.reason, event.item, f"{event.listen}-script")
         elif isinstance(event, ev.ItemCompleted):
-            self._execution["id"] = self._execution["cursor"]["ref"]
-            self.out.write(("," if self._executions else "") + self._dump(self._execution))
-            self._executions += 1
+            # An item whose request was skipped (pm.execution.skipRequest) and that asserted nothing
+            # has no execution in Newman's report either.
+            execution = self._execution
+            if "request" in execution or "requestError" in execution or execution["assertions"]:
+                execution["id"] = execution["cursor"]["ref"]
+                self.out.write(("," if self._executions else "") + self._dump(execution))
+                self._executions += 1
             self._position += 1
             self._execution = None
 
