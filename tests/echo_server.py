@@ -179,6 +179,9 @@ def rewrite_echo_urls(text: str, base_url: str) -> str:
         if isinstance(node, str):
             for origin in ECHO_ORIGINS:
                 node = node.replace(origin, base_url)
+            for bare in ("postman-echo.com", "echo.getpostman.com"):  # a string URL with no scheme
+                if node.startswith(bare):
+                    node = base_url + node[len(bare):]
             return node
         return node
 

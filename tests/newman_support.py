@@ -179,5 +179,8 @@ def executions(report: dict[str, Any]) -> list[Execution]:
 
 
 def variable_values(exported: dict[str, Any]) -> dict[str, Any]:
-    """``{key: value}`` of an exported environment (Newman and o365check write the same shape)."""
-    return {v["key"]: v.get("value") for v in exported.get("values", []) if v.get("enabled", True)}
+    """The effective ``{key: value}`` of an exported environment: Newman exports every entry as it
+    was given (duplicates, ``disabled: true`` ones); o365check exports the effective values only.
+    Disabled entries are dropped and the last duplicate wins (runner-facts §5)."""
+    return {v["key"]: v.get("value") for v in exported.get("values", [])
+            if not v.get("disabled") and v.get("enabled", True)}
