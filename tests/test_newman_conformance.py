@@ -4,9 +4,12 @@ and results, and the same variables afterwards.
 
 Where Newman is wrong by documented design (runner-facts §1, issue 3) the difference is asserted,
 not skipped: the OAuth 2.0 helper is never fetched by Newman (newman#2996), Newman writes secrets
-in plain text into its exports (§4.2). Newman's JSON reporter also lists an item that calls
-``pm.sendRequest`` twice, both entries showing the sendRequest's URL; the server's own log is the
-ground truth there.
+in plain text into its exports (§4.2), Newman ignores ``"enabled": false`` (§1.3). One known gap of
+ours is asserted the same way (lodash ``_`` in scripts), so it cannot be forgotten.
+
+Report quirks normalised before comparing: Newman's JSON reporter lists an item that calls
+``pm.sendRequest`` twice, both entries showing the sendRequest's URL (the echo server's own request
+log is the ground truth there); an unnamed item has no name in Newman's report and "item N" in ours.
 
 Servers: one ``o365check sandbox serve`` subprocess per scenario test; one in-thread echo server
 (``tests/echo_server.py``) per module for the conformance and corpus collections. Newman comes from
@@ -67,7 +70,7 @@ def _variables_agree(newman_run: RunResult, ours: RunResult, secrets: set[str]) 
 
 # -- our collections against `o365check sandbox serve` ------------------------------------------
 
-# scenario -> (sendMail status, tests of the token request and sendMail) as both runners must see them
+# scenario -> status codes of the token request and of sendMail, as both runners must see them
 GUIDE_SCENARIOS = {
     "ok": [200, 202],
     "wrong-secret": [401, 401],  # no token stored: sendMail carries the unresolved {{access_token}}
@@ -170,6 +173,26 @@ def test_scripts_collection_agrees_with_newman(newman: str, echo: tuple[str, Pos
     assert "deliberately failing: 1 equals 2" in failing and "equality and types" not in failing
     _variables_agree(newman_run, ours, secrets=set())
     assert ours.variables["legacy_x"] == "42" and ours.variables["sent_code"] == "200"
+
+
+def test_enabled_false_is_honoured_where_newman_ignores_it(newman: str, echo: tuple[str, PostmanEchoApp],
+                                                          tmp_path: Path) -> None:
+    """Documented difference (runner-facts §1.3, newman#1710): Newman resolves a variable the
+    Postman app exported with ``"enabled": false``; o365check leaves it unresolved, as Postman does."""
+    base_url, app = echo
+    environment = tmp_path / "off.postman_environment.json"
+    environment.write_text(json.dumps({"name": "off", "values": [
+        {"key": "echo_base", "value": base_url, "enabled": True},
+        {"key": "off_var", "value": "should-not-be-used", "type": "default", "enabled": False}]}), encoding="utf-8")
+    collection = tmp_path / "off.postman_collection.json"
+    collection.write_text(json.dumps({
+        "info": {"name": "enabled false", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},
+        "item": [{"name": "uses off_var", "request": {"method": "GET", "url": "{{echo_base}}/get?v={{off_var}}"}}],
+    }), encoding="utf-8")
+    newman_run, newman_log, ours, our_log = _run_both_logged(newman, app, collection, ["-e", str(environment)], tmp_path)
+    assert newman_log == [("GET", "/get?v=should-not-be-used")]
+    assert our_log == [("GET", "/get?v={{off_var}}")]
+    assert newman_run.exit_code == ours.exit_code == 0
 
 
 # -- the corpus collections that need no internet, against the loopback echo --------------------
