@@ -195,3 +195,37 @@ def test_every_corpus_script_runs_to_an_outcome(engine: ScriptEngine) -> None:
     # TimeoutError: Newman's own timeout fixture busy-waits 300 ms, exactly this engine's limit.
     assert errors <= {"TypeError", "ReferenceError", "NotSupportedError", "JSONError", "SyntaxError", "TimeoutError"}
     assert {"TypeError", "NotSupportedError"} <= errors  # addDays; lodash/CryptoJS/tv4 are named
+
+
+def test_scripts_run_on_a_thread_with_a_running_asyncio_loop():
+    """A Jupyter kernel's main thread always runs an asyncio loop; timed scripts must still run there."""
+    import asyncio
+
+    from o365check.postman.scripts import ScriptContext, ScriptEngine
+
+    async def inside_a_loop():
+        with ScriptEngine(timeout_ms=1000) as engine:
+            return engine.run("pm.test('runs', () => pm.expect(1).to.equal(1));",
+                              ScriptContext("test", {}, {"url": "http://x.example/", "method": "GET", "headers": []},
+                                            {"code": 200, "status": "OK", "headers": [], "body": "", "responseTime": 1, "responseSize": 0}, {}))
+
+    outcome = asyncio.run(inside_a_loop())
+    assert outcome.error is None and [(t.name, t.passed) for t in outcome.tests] == [("runs", True)]
+
+
+def test_memory_limit_under_a_running_asyncio_loop_restarts_the_isolate():
+    import asyncio
+
+    from o365check.postman.scripts import ScriptContext, ScriptEngine
+
+    context = ScriptContext("prerequest", {}, {"url": "http://x.example/", "method": "GET", "headers": []}, None, {})
+
+    async def inside_a_loop():
+        with ScriptEngine(timeout_ms=5000, memory_mb=32) as engine:
+            blown = engine.run("const a = []; while (true) { a.push(new Array(1e6).fill(1)); }", context)
+            after = engine.run("pm.environment.set('still', 'works');", context)
+            return blown, after
+
+    blown, after = asyncio.run(inside_a_loop())
+    assert blown.error is not None and "memory" in blown.error.message
+    assert after.error is None and after.scopes["environment"]["still"] == "works"

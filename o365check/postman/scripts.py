@@ -156,7 +156,11 @@ class ScriptEngine:
         self._send_request = send_request
         self._sources = _load_javascript()
         self._racer: MiniRacer | None = None
-        self._start_isolate()
+        # mini-racer refuses timed evals on a thread with a running asyncio loop (a Jupyter kernel's
+        # main thread always has one), and an isolate made on such a thread deadlocks when used from
+        # another: under a running loop, the isolate lives and runs on one worker thread of its own.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="o365check-js") if _asyncio_loop_running() else None
+        self._on_isolate_thread(self._start_isolate)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def _start_isolate(self) -> None:
@@ -165,20 +169,33 @@ class ScriptEngine:
         for name, source in self._sources:
             racer.eval(f"{source}\n//# sourceURL={name}")
         self._racer = racer
+        self._compiled: dict[str, int | ScriptFailure] = {}  # source -> its function's slot in this isolate
         # An isolate left open after a memory-limit stop makes interpreter exit hang (seen with
         # mini-racer 0.14), so every isolate is closed at the latest when the engine is collected.
         self._closer = weakref.finalize(self, racer.close)
 
     def _restart_isolate(self) -> None:
         """After a memory-limit stop V8 may stay over its limit; a fresh isolate is cheap (~3 ms)."""
-        self.close()
+        self._closer()  # already on the isolate's thread: close only the isolate, keep the worker
+        self._racer = None
         self._start_isolate()
 
     def close(self) -> None:
         """Free the isolate. The engine cannot run scripts afterwards."""
         if self._racer is not None:
-            self._closer()
+            self._on_isolate_thread(self._closer)
             self._racer = None
+        if self._worker is not None:
+            self._worker.shutdown(wait=True)
+            self._worker = None
+
+    def _on_isolate_thread(self, call: Callable[..., Any], *args: Any) -> Any:
+        if self._worker is not None:
+            return self._worker.submit(call, *args).result()
+        if _asyncio_loop_running():  # made outside a loop, used inside one: any plain thread will do
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="o365check-js") as worker:
+                return worker.submit(call, *args).result()
+        return call(*args)
 
     def __enter__(self) -> ScriptEngine:
         return self
@@ -189,12 +206,7 @@ class ScriptEngine:
     # -- running -----------------------------------------------------------------------------
     def run(self, source: str, context: ScriptContext) -> ScriptOutcome:
         """Run one script; errors in the script become ``outcome.error``, never exceptions."""
-        if _asyncio_loop_running():
-            # mini-racer refuses timed evals on a thread with a running asyncio loop (a Jupyter
-            # kernel's main thread always has one): run the script on a plain worker thread.
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="o365check-script") as worker:
-                return worker.submit(self._run, source, context).result()
-        return self._run(source, context)
+        return self._on_isolate_thread(self._run, source, context)
 
     def _run(self, source: str, context: ScriptContext) -> ScriptOutcome:
         if self._racer is None:
@@ -202,14 +214,17 @@ class ScriptEngine:
         if context.listen not in ("prerequest", "test"):
             raise ValueError(f"ScriptContext.listen must be 'prerequest' or 'test', got {context.listen!r}")
         deadline = None if self.timeout_ms is None else time.monotonic() + self.timeout_ms / 1000
-        self._eval(f"__o365.args = __o365.begin({json.dumps(self._context_payload(context))}); undefined", None)
+        begin = f"__o365.args = __o365.begin({json.dumps(self._context_payload(context))});"
         failure: ScriptFailure | None = None
         try:
             compiled = self._compile(source)
             if isinstance(compiled, ScriptFailure):
+                self._eval(f"{begin} undefined", None)
                 failure = compiled
             else:
-                self._eval("__o365.runScript(__o365.script, __o365.args)", deadline)
+                # One call into V8 sets up pm.* and runs the script: each eval is a thread hop
+                # (~0.3 ms), which showed in the benchmark at 100 iterations (bench/README.md).
+                self._eval(f"{begin} __o365.runScript(__o365.compiled[{compiled}], __o365.args)", deadline)
                 self._drain_work(deadline)
         except _ScriptStopped as stopped:
             failure = stopped.failure
@@ -223,19 +238,25 @@ class ScriptEngine:
         return {"listen": context.listen, "info": context.info, "request": context.request,
                 "response": context.response, "scopes": scopes}
 
-    def _compile(self, source: str) -> ScriptFailure | None:
+    def _compile(self, source: str) -> int | ScriptFailure:
+        """The slot of ``source``'s function in the isolate (compiled once per run), or its SyntaxError."""
+        if source in self._compiled:
+            return self._compiled[source]
+        slot = len(self._compiled)
         # The wrapper's head shares line 1 with the script, so JS line numbers are the script's.
-        wrapped = (f"__o365.script = async function ({', '.join(SCRIPT_PARAMETERS)}) {{{source}\n}}; undefined\n"
-                   f"//# sourceURL={_SCRIPT_URL}")
+        wrapped = (f"(__o365.compiled = __o365.compiled || [])[{slot}] = async function "
+                   f"({', '.join(SCRIPT_PARAMETERS)}) {{{source}\n}}; undefined\n//# sourceURL={_SCRIPT_URL}")
         try:
             self._eval(wrapped, None)
+            result: int | ScriptFailure = slot
         except JSParseException as exc:
             text = str(exc)
             match = _PARSE_LINE.search(text)
             summary = next((ln for ln in text.splitlines() if "SyntaxError" in ln), text.strip())
             message = summary.split("SyntaxError:", 1)[-1].strip()
-            return ScriptFailure("SyntaxError", message, int(match.group(1)) if match else None)
-        return None
+            result = ScriptFailure("SyntaxError", message, int(match.group(1)) if match else None)
+        self._compiled[source] = result
+        return result
 
     def _drain_work(self, deadline: float | None) -> None:
         """Perform queued pm.sendRequest calls and timers, re-entering JS for each callback."""
