@@ -20,7 +20,7 @@ from .errors import UsageError
 from .redact import Redactor, is_secret_name
 from .settings import Settings
 
-__all__ = ["mask_notebook", "run_support_notebook", "write_html_report"]
+__all__ = ["mask_notebook", "reported_exit_code", "run_support_notebook", "write_html_report"]
 
 
 def _refuse_secret_parameters(parameters: Mapping[str, Any]) -> None:
@@ -118,7 +118,24 @@ def main(argv: Sequence[str] | None = None) -> None:
                                                  parameters={k: _parse_value(v) for k, v in args.parameter})
     except UsageError as exc:
         parser.exit(2, f"error: {exc}\n")
-    parser.exit(0, f"wrote {output} and {html_path}\n")
+    code = reported_exit_code(output)
+    parser.exit(code, f"wrote {output} and {html_path}; the check {'passed' if code == 0 else f'failed (exit code {code})'}\n")
+
+
+def reported_exit_code(executed: str | Path) -> int:
+    """The check's exit code, which the support notebook's last cell shows (``report.exit_code``).
+
+    1 when the notebook shows none (a cell failed before the check finished).
+    """
+    import nbformat
+
+    nb = nbformat.read(str(executed), as_version=4)
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    for output in code_cells[-1].get("outputs", []) if code_cells else []:
+        text = str(output.get("data", {}).get("text/plain", "")).strip()
+        if output.get("output_type") == "execute_result" and text.isdigit():
+            return int(text)
+    return 1
 
 
 if __name__ == "__main__":

@@ -173,3 +173,13 @@ def test_support_command_line_refuses_a_secret_parameter(tmp_path, capsys):
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert "'client_secret' looks secret" in err and CANARY not in err
+
+
+def test_support_command_line_exits_with_the_checks_exit_code(clean_env, tmp_path):
+    from o365check.notebook_report import main, reported_exit_code
+
+    with pytest.raises(SystemExit) as exited:
+        main([str(ROOT / "notebooks" / "10-support-check.ipynb"), str(tmp_path / "fail.ipynb"), "-p", "scenario", "wrong-secret"])
+    assert exited.value.code == 1
+    assert reported_exit_code(tmp_path / "fail.ipynb") == 1
+    assert (tmp_path / "fail.html").exists()
