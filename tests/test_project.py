@@ -67,3 +67,15 @@ def test_readme_opens_with_the_two_commands():
 def test_gitignore_keeps_the_venv_and_env_file_out():
     ignored = (ROOT / ".gitignore").read_text().split()
     assert ".venv/" in ignored and ".env" in ignored
+
+
+def test_every_run_event_is_documented_in_the_readme():
+    import dataclasses
+
+    from o365check.postman import events
+
+    readme = (ROOT / "README.md").read_text()
+    names = [name for name, value in vars(events).items()
+             if isinstance(value, type) and dataclasses.is_dataclass(value) and issubclass(value, events.Event) and value is not events.Event]
+    assert names, "no event classes found"
+    assert [n for n in names if f"| `{n}` |" not in readme] == []
