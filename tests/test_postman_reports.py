@@ -161,3 +161,33 @@ def test_json_report_streams_so_memory_does_not_grow_with_iterations(tmp_path: P
     small, large = _peak_bytes(50, tmp_path), _peak_bytes(400, tmp_path)
     # 350 more iterations would hold ~1 MB of executions if kept; streaming keeps the peak flat.
     assert large - small < 200_000, (small, large)
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_console_report_lists_requests_tests_summary_and_numbered_failures(tmp_path: Path) -> None:
+    col = write(tmp_path, "c.json", leaky_collection())
+    out = io.StringIO()
+    session, _ = echo_session()
+    assert run_collection_cli(RunOptions(col, env_vars=["client_secret=right-secret"], no_color=True), out, io.StringIO(), session=session) == 1
+    text = out.getvalue()
+    assert "→ token" in text and "POST https://login.microsoftonline.com/contoso/oauth2/v2.0/token [200 OK, " in text
+    assert "✓  ok" in text and "  1. leaks in the name ********" in text
+    assert "│              iterations │        1 │        0 │" in text
+    assert "│              assertions │        2 │        1 │" in text
+    assert " 1. AssertionError" in text and "expected 1 to equal 2" in text and "at request 'token'" in text
+    assert "\x1b[" not in text  # --no-color
+
+
+def test_progress_bar_only_at_a_terminal_on_long_runs(tmp_path: Path) -> None:
+    col = write(tmp_path, "c.json", {"info": {"name": "p"}, "item": [{"name": "r", "request": "http://api.example/x"}]})
+    for stream, iterations, expect_bar in ((Terminal(), 60, True), (io.StringIO(), 60, False), (Terminal(), 3, False)):
+        session, _ = echo_session()
+        run_collection_cli(RunOptions(col, iterations=iterations, no_color=True), stream, io.StringIO(), session=session)
+        text = stream.getvalue()
+        assert ("\r[" in text) is expect_bar
+        assert (text.count("→ r") == iterations) is not expect_bar
+        assert "│              iterations │" in text
