@@ -140,3 +140,24 @@ def test_connection_failure_is_exit_3_and_bad_url_is_reported_not_raised() -> No
 
 test_connection_failure_is_exit_3_and_bad_url_is_reported_not_raised = pytest.mark.block_network(allowed_hosts=["127.0.0.1"])(
     test_connection_failure_is_exit_3_and_bad_url_is_reported_not_raised)
+
+
+def test_delay_between_requests_and_whole_run_timeout() -> None:
+    import time
+
+    doc = {"info": {"name": "t"}, "item": [{"name": f"r{i}", "request": f"http://api.example/{i}"} for i in range(3)]}
+    started = time.perf_counter()
+    _, summary, echo = run(parse_collection(doc), RunConfig(delay_request_ms=50))
+    assert len(echo.requests) == 3 and time.perf_counter() - started >= 0.1  # two pauses, none before the first
+    events, summary, echo = run(parse_collection(doc), RunConfig(delay_request_ms=60, timeout_ms=50))
+    completed = [e for e in events if isinstance(e, ev.RunCompleted)][0]
+    assert completed.aborted and "--timeout" in completed.reason and len(echo.requests) < 3
+
+
+def test_env_var_and_global_var_options_override_files() -> None:
+    doc = {"info": {"name": "v"}, "item": [{"name": "r", "request": "http://api.example/{{a}}/{{g}}"}]}
+    from o365check.postman.model import Variable, VariableFile
+
+    config = RunConfig(environment=VariableFile("e", [Variable("a", "file")]), env_vars={"a": "cli"}, global_vars={"g": "G"})
+    _, _, echo = run(parse_collection(doc), config)
+    assert echo.requests[0]["path"] == "/cli/G"
