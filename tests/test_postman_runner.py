@@ -161,3 +161,26 @@ def test_env_var_and_global_var_options_override_files() -> None:
     config = RunConfig(environment=VariableFile("e", [Variable("a", "file")]), env_vars={"a": "cli"}, global_vars={"g": "G"})
     _, _, echo = run(parse_collection(doc), config)
     assert echo.requests[0]["path"] == "/cli/G"
+
+
+def test_an_error_of_ours_from_the_transport_is_a_request_failure() -> None:
+    import requests
+
+    from o365check.errors import ReplayMismatchError
+
+    class Refusing(requests.adapters.BaseAdapter):
+        def send(self, request, **kwargs):  # what a replayed cassette does for an unrecorded request
+            raise ReplayMismatchError("c.yaml", f"GET {request.url}", None, [])
+
+        def close(self) -> None:
+            pass
+
+    session = requests.Session()
+    session.mount("http://", Refusing())
+    doc = {"info": {"name": "r"}, "item": [{"name": "r", "request": "http://api.example/x"}]}
+    events = list(CollectionRun(parse_collection(doc), session=session).events())
+    summary = RunSummary()
+    for e in events:
+        summary.handle(e)
+    failed = [e for e in events if isinstance(e, ev.RequestFailed)]
+    assert failed[0].kind == "input" and "no recorded answer" in failed[0].message and summary.exit_code == 2
