@@ -23,7 +23,7 @@ from ..errors import O365CheckError, UsageError
 from ..http import build_session
 from ..redact import MASK
 from .loading import load_collection, load_environment, load_globals, load_iteration_data, parse_variable_assignment
-from .model import Variable, VariableFile
+from .model import VariableFile
 from .reporters.cli import CliReporter
 from .reporters.json_report import JsonReporter
 from .reporters.junit import JUnitReporter

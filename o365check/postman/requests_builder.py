@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import json
 import mimetypes
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from urllib3 import encode_multipart_formdata
 
 from .model import Body, Request, Url
 from .variables import VariableScopes, js_string
 
-__all__ = ["BuiltRequest", "build_request", "join_url_template"]
+__all__ = ["BuiltRequest", "apply_script_changes", "build_request", "join_url_template", "merge_headers"]
 
 # Content-Type Postman adds for raw bodies by `options.raw.language` when the request has none.
 _RAW_CONTENT_TYPES = {
@@ -202,3 +203,30 @@ def build_request(request: Request, scopes: VariableScopes, *, base_dir: Path | 
     built.unresolved = unresolved
     built.warnings = warnings
     return built
+
+
+def merge_headers(headers: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Headers as the dict requests takes; repeated names are joined with ", " (RFC 9110 §5.3)."""
+    merged: dict[str, str] = {}
+    lower: dict[str, str] = {}
+    for key, value in headers:
+        if key.lower() in lower:
+            first = lower[key.lower()]
+            merged[first] = f"{merged[first]}, {value}"
+        else:
+            lower[key.lower()] = key
+            merged[key] = value
+    return merged
+
+
+def apply_script_changes(built: BuiltRequest, changed: dict[str, Any], before: dict[str, Any], scopes: VariableScopes) -> None:
+    """A pre-request script changed ``pm.request``: take over its URL, method and headers."""
+    # compare decoded: an engine may hand back `{{x}}` as `%7B%7Bx%7D%7D` without the script touching it
+    if changed.get("url") and unquote(str(changed["url"])) != unquote(str(before.get("url") or "")):
+        built.url = scopes.resolve(str(changed["url"]))
+    if changed.get("method") and changed.get("method") != before.get("method"):
+        built.method = str(changed["method"]).upper()
+    if isinstance(changed.get("headers"), list) and changed["headers"] != before.get("headers"):
+        for header in changed["headers"]:
+            if isinstance(header, dict) and header.get("key") and header not in (before.get("headers") or []):
+                built.set_header(str(header["key"]), scopes.resolve(str(header.get("value", ""))))

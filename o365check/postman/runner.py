@@ -12,17 +12,17 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 
-from ..errors import GraphError, O365CheckError, SecretRoutingError, ServiceError, TokenError, UsageError, graph_error_class
+from ..errors import O365CheckError, SecretRoutingError, ServiceError, TokenError, UsageError, graph_error_class
 from ..http import build_session, describe_connection_error
 from ..redact import Redactor, is_secret_name
 from . import events as ev
 from .auth import ClientCredentialsTokens, apply_auth, find_effective_auth, read_oauth2_settings
 from .model import Collection, Folder, Item, Script, VariableFile
-from .requests_builder import BuiltRequest, build_request, join_url_template
+from .requests_builder import BuiltRequest, apply_script_changes, build_request, join_url_template, merge_headers
 from .secret_routing import SecretRouter
 from .variables import VariableScopes, variables_to_dict
 
@@ -245,7 +245,7 @@ class CollectionRun:
                              self.redactor.data(built.body_view) if built.body_view else None)
         started = time.perf_counter()
         try:
-            response = self.session.request(built.method, built.url, headers=_merge_headers(built.headers), data=built.body,
+            response = self.session.request(built.method, built.url, headers=merge_headers(built.headers), data=built.body,
                                             timeout=self._request_timeout(), auth=self._digest, allow_redirects=True)
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema) as exc:
             error = O365CheckError(f"cannot send to {self.redactor.text(built.url)!r}: not a URL requests can use ({self.redactor.text(str(exc))})")
@@ -297,7 +297,7 @@ class CollectionRun:
             yield ev.RequestFailed(item.name, item.request.method, "", exc, kind)
             return
         if changed is not template and isinstance(changed, dict):
-            _apply_script_changes(built, changed, template, self.scopes)
+            apply_script_changes(built, changed, template, self.scopes)
         response = yield from self._send(item, built)
         if response is not None:
             yield from self._run_scripts(item, parents, "test", built.script_view(), response)
@@ -381,32 +381,6 @@ class CollectionRun:
         source = self.config.environment if scope == "environment" else self.config.globals
         return {"id": source.id if source else "", "name": source.name if source else scope,
                 "values": values, "_postman_variable_scope": scope}
-
-
-def _merge_headers(headers: Sequence[tuple[str, str]]) -> dict[str, str]:
-    merged: dict[str, str] = {}
-    lower: dict[str, str] = {}
-    for key, value in headers:
-        if key.lower() in lower:
-            first = lower[key.lower()]
-            merged[first] = f"{merged[first]}, {value}"
-        else:
-            lower[key.lower()] = key
-            merged[key] = value
-    return merged
-
-
-def _apply_script_changes(built: BuiltRequest, changed: dict[str, Any], before: dict[str, Any], scopes: VariableScopes) -> None:
-    """A pre-request script changed ``pm.request``: take over its URL, method and headers."""
-    # compare decoded: an engine may hand back `{{x}}` as `%7B%7Bx%7D%7D` without the script touching it
-    if changed.get("url") and unquote(str(changed["url"])) != unquote(str(before.get("url") or "")):
-        built.url = scopes.resolve(str(changed["url"]))
-    if changed.get("method") and changed.get("method") != before.get("method"):
-        built.method = str(changed["method"]).upper()
-    if isinstance(changed.get("headers"), list) and changed["headers"] != before.get("headers"):
-        for header in changed["headers"]:
-            if isinstance(header, dict) and header.get("key") and header not in (before.get("headers") or []):
-                built.set_header(str(header["key"]), scopes.resolve(str(header.get("value", ""))))
 
 
 def iter_run(collection: Collection, config: RunConfig | None = None, *, session: requests.Session | None = None) -> Iterator[ev.Event]:
