@@ -107,13 +107,14 @@ def is_send_mail_path(path: str) -> bool:
 
 
 def _send_mail(request: Request, directory: Directory, cloud: SandboxCloud, now: float) -> dict[str, Any]:
-    match = SEND_MAIL.match(request.path)
-    if match is None:
-        segment = [p for p in request.path.split("/") if p][1:2] or [""]
-        raise GraphError(400, "BadRequest", f"Resource not found for the segment '{segment[0]}'.")
     if (request.content_length or 0) > MAX_REQUEST_BYTES:
         raise GraphError(413, "RequestEntityTooLarge", "The maximum request length supported is 4MB.")
+    # Graph authenticates before it routes: a bad or missing token is a 401 on any path.
     claims = _read_bearer_token(request, cloud, now)
+    match = SEND_MAIL.match(request.path)
+    if match is None:  # the sandbox emulates sendMail only
+        segment = [p for p in request.path.split("/") if p][1:2] or [""]
+        raise GraphError(400, "BadRequest", f"Resource not found for the segment '{segment[0]}'.")
     tenant = directory.tenant_by_id(str(claims.get("tid", "")))
     if tenant is None:
         raise GraphError(401, INVALID_TOKEN, "Access token validation failure.")
