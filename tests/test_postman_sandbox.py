@@ -76,3 +76,15 @@ def test_export_environment_masks_secrets_unless_asked(tmp_path: Path) -> None:
     assert m["access_token"]["value"] == "********"
     assert r["client_secret"]["value"] == secret and r["access_token"]["value"].count(".") == 2
     assert secret not in masked.read_text()
+
+
+def test_no_colour_codes_when_not_at_a_terminal() -> None:
+    import io
+
+    from o365check.postman.command import RunOptions, run_collection_cli
+
+    out = io.StringIO()
+    code = run_collection_cli(RunOptions(collection=str(Path(__file__).resolve().parents[1] / "collections" / "office365-sendmail.postman_collection.json"),
+                                         sandbox="ok"), stdout=out, stderr=io.StringIO())
+    assert code == 0
+    assert "\x1b[" not in out.getvalue() and "sendMail is accepted (202)" in out.getvalue()

@@ -209,7 +209,8 @@ def run_collection_cli(options: RunOptions, stdout: TextIO | None = None, stderr
     with ExitStack() as stack:
         listeners: list[Any] = [summary]
         if "cli" in options.reporters:
-            listeners.append(CliReporter(out, summary, color=not options.no_color, context=_diagnosis_context(run)))
+            at_terminal = bool(getattr(out, "isatty", lambda: False)())  # colour only on a terminal
+            listeners.append(CliReporter(out, summary, color=at_terminal and not options.no_color, context=_diagnosis_context(run)))
         if "json" in options.reporters:
             path = options.reporter_json_export or f"newman-run-report-{Path(options.collection).stem}.json"
             stream = stack.enter_context(open(path, "w", encoding="utf-8"))
