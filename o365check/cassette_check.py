@@ -24,7 +24,7 @@ __all__ = ["Finding", "find_secrets"]
 _PLACEHOLDER = rf"(?:{re.escape(REDACTED)}(?:\.[A-Za-z0-9_-]+)?|{re.escape(MASK)})"
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a JWT", re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")),
-    ("a Bearer credential", re.compile(rf"(?i)\bbearer\s+(?!{_PLACEHOLDER}(?![A-Za-z0-9._~+/=-]))[A-Za-z0-9._~+/=-]{{6,}}")),
+    ("a Bearer credential", re.compile(rf"(?i)\bbearer\s+(?!realm=)(?!{_PLACEHOLDER}(?![A-Za-z0-9._~+/=-]))[A-Za-z0-9._~+/=-]{{6,}}")),
     ("a Basic credential", re.compile(rf"(?i)\bbasic\s+(?!{_PLACEHOLDER}(?![A-Za-z0-9+/=]))[A-Za-z0-9+/]{{6,}}=*")),
     ("a secret form field", re.compile(rf"(?i)(?<![A-Za-z0-9_])(?:client_secret|client_assertion|access_token|refresh_token|id_token)=(?!{_PLACEHOLDER}(?:[&\s'\"]|$))[^&\s'\"]+")),
     ("a secret JSON field", re.compile(rf'(?i)\\?"(?:client_secret|client_assertion|access_token|refresh_token|id_token)\\?"\s*:\s*\\?"(?!{_PLACEHOLDER}\\?")[^"\\]+')),
