@@ -56,13 +56,27 @@ class _TimeoutAdapter(HTTPAdapter):
 
 
 class _Session(requests.Session):
-    """A Session whose own ``verify`` is not overridden by CA-bundle environment variables."""
+    """A Session whose own ``verify`` is not overridden by CA-bundle environment variables.
+
+    The environment's proxy and CA settings are read once per scheme and host rather than on
+    every request (requests re-reads them each time: ~1 ms a request, measured in bench/).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment_settings: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict[str, Any]:
-        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
-        if verify is None and self.verify is not True:
-            settings["verify"] = self.verify
-        return settings
+        parts = requests.utils.urlparse(url)
+        key = (parts.scheme, parts.netloc, tuple(sorted((proxies or {}).items())), stream, verify, cert,
+               self.verify, self.cert, self.trust_env, tuple(sorted(self.proxies.items())))
+        cached = self._environment_settings.get(key)
+        if cached is None:
+            cached = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            if verify is None and self.verify is not True:
+                cached["verify"] = self.verify
+            self._environment_settings[key] = cached
+        return {**cached, "proxies": dict(cached["proxies"])}
 
 
 def build_session(
