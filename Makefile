@@ -21,9 +21,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/o365check sandbox scenarios
 	@echo
-	-$(BIN)/o365check doctor
+	$(BIN)/o365check doctor
 	@echo
-	-$(BIN)/o365check doctor --sandbox secret-id-not-value
+	@echo "# The most common mistake, on purpose: the secret's ID pasted instead of its value (exits 1)"
+	$(BIN)/o365check doctor --sandbox secret-id-not-value; test $$? -eq 1
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
