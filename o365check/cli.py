@@ -441,6 +441,40 @@ def sandbox_serve(port: int, scenario: str, tls: bool, environment_out: str | No
         server.stop()
 
 
+@sandbox.command("outbox")
+@click.argument("url", metavar="BASE_URL")
+@click.option("--json", "as_json", is_flag=True, help="Print the messages as JSON.")
+def sandbox_outbox(url: str, as_json: bool) -> None:
+    """List the messages a running `o365check sandbox serve` accepted.
+
+    \b
+    Example:
+        o365check sandbox outbox http://127.0.0.1:8400
+    """
+    import requests
+
+    from .http import build_session, describe_connection_error
+
+    outbox_url = url.rstrip("/") + "/_sandbox/outbox"
+    try:
+        with build_session(timeout=(5, 10)) as session:
+            response = session.get(outbox_url)
+            messages = response.json() if response.status_code == 200 else None
+    except requests.RequestException as exc:
+        raise describe_connection_error(exc, outbox_url) from None
+    except ValueError:
+        messages = None
+    if not isinstance(messages, list):
+        raise click.UsageError(f"{url} does not look like `o365check sandbox serve` (no outbox at {outbox_url})")
+    if as_json:
+        click.echo(json.dumps(messages, indent=2))
+        return
+    click.echo(f"{len(messages)} message(s) accepted")
+    for number, message in enumerate(messages, 1):
+        to = ", ".join(message.get("to") or [])
+        click.echo(f"{number}. {message.get('received_at', '')}  from {message.get('sender', '')} to {to}: {message.get('subject', '')}")
+
+
 # ---------------------------------------------------------------------------- run (Postman collections)
 @main.command("run")
 @click.argument("collection", type=click.Path(dir_okay=False))

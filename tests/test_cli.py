@@ -1,7 +1,6 @@
 """The command line: output, --json shape, exit codes, and no secret or token anywhere."""
 
 import json
-import logging
 import subprocess
 import sys
 
@@ -159,3 +158,29 @@ def test_live_unreachable_exits_3_in_a_real_process(tmp_path):
     assert "[FAIL] discovery" in result.stdout and "could not reach login.microsoftonline.com" in result.stdout
     assert CANARY_SECRET not in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.block_network(allowed_hosts=["127.0.0.1"])
+def test_sandbox_outbox_lists_what_a_served_sandbox_accepted():
+    from o365check.auth import acquire_app_token
+    from o365check.graph import send_mail
+    from o365check.http import build_session
+    from o365check.mail import build_test_message
+    from o365check.sandbox import Sandbox
+    from o365check.settings import Settings
+
+    box = Sandbox("ok")
+    with box.serve(port=0) as server:
+        settings = Settings._build(dict(box.credentials), {})
+        session = build_session(sandbox=box)
+        send_mail(session, settings, acquire_app_token(settings, session).access_token, build_test_message(settings.sender, "x@contoso.example"))
+        listed = run("sandbox", "outbox", server.base_url)
+        as_json = json.loads(run("sandbox", "outbox", server.base_url, "--json").output)
+    assert listed.exit_code == 0 and "1 message(s) accepted" in listed.output and "o365check test message" in listed.output
+    assert as_json[0]["to"] == ["x@contoso.example"]
+
+
+@pytest.mark.block_network(allowed_hosts=["127.0.0.1"])
+def test_sandbox_outbox_of_a_dead_server_exits_3():
+    result = CliRunner().invoke(main, ["sandbox", "outbox", "http://127.0.0.1:9"], env={})
+    assert result.exit_code == 3 and "could not reach 127.0.0.1" in result.output
