@@ -7,8 +7,11 @@ Engine choice (judged 2026 on this project's needs; py3.11 manylinux wheels for 
   modules, so scripts cannot touch files or sockets. Per-eval time limit (an interrupt; the
   context stays usable) and a memory limit per runtime. ES2023 (arrow functions, template
   literals, async/await). It runs on the calling thread: no thread hops. Measured here: a context
-  with our JS costs ~4 MiB RSS (a V8 isolate ~42 MiB plus ~11 MiB on first compile), which is
-  what lets ``o365check run`` stay under half of Newman's peak memory (bench/README.md).
+  with our JS ~4 ms and ~4 MiB RSS (a V8 isolate ~42 MiB plus ~11 MiB on first compile); a small
+  script ~0.1 ms. bench/runner_vs_newman.py, guide collection with scripts (medians of 3, peak
+  RSS; Newman 145-163 MiB): 1 iteration 33.8 MiB / 0.26 s, 100 iterations 33.7 MiB / 1.00 s,
+  where mini-racer took 78.6 MiB / 0.33 s and 87.1 MiB / 1.21 s; so the memory target (half of
+  Newman) is met only with QuickJS.
   Limitations: Python callables cannot be called while a time limit is set (we never need them,
   see below); every frame's file is ``<input>`` (no sourceURL), so our library is loaded from
   line ``_LIBRARY_FIRST_LINE`` on and user frames are told apart by line; promise jobs run only
