@@ -229,3 +229,32 @@ def test_memory_limit_under_a_running_asyncio_loop_restarts_the_isolate():
     blown, after = asyncio.run(inside_a_loop())
     assert blown.error is not None and "memory" in blown.error.message
     assert after.error is None and after.scopes["environment"]["still"] == "works"
+
+
+# ---- QuickJS specifics: limits hit inside async code or a test, use from another thread ---------
+def test_endless_loop_after_an_await_is_stopped(engine: ScriptEngine) -> None:
+    # QuickJS turns the interrupt inside an async function into a rejection; it must still stop.
+    out = engine.run("await new Promise(r => setTimeout(r, 1));\nwhile (true) {}", _context())
+    assert out.error is not None and out.error.name == "TimeoutError"
+
+
+def test_memory_limit_hit_inside_a_test_stops_the_script(engine: ScriptEngine) -> None:
+    out = engine.run("pm.test('big', () => { const a = []; while (true) a.push(new Array(1e5).fill(1)); });",
+                     _context(environment={"kept": "yes"}))
+    assert out.error is not None and out.error.message == "script used more than the memory limit of 64 MB"
+    assert out.tests == [] and out.scopes["environment"] == {"kept": "yes"}
+
+
+def test_engine_made_on_one_thread_runs_scripts_on_another() -> None:
+    import threading
+
+    outcomes = []
+    with ScriptEngine(timeout_ms=1000) as eng:
+        eng.run("pm.environment.set('here', 1);", _context())
+        worker = threading.Thread(target=lambda: outcomes.append(
+            eng.run("function depth(n) { return n ? depth(n - 1) + 1 : 0 }\npm.environment.set('d', depth(300));", _context())))
+        worker.start()
+        worker.join()
+        back = eng.run("pm.environment.set('back', 1);", _context())
+    assert outcomes[0].error is None and outcomes[0].scopes["environment"] == {"d": 300}
+    assert back.error is None and back.scopes["environment"] == {"back": 1}
