@@ -2,47 +2,50 @@
 
 Engine choice (judged 2026 on this project's needs; py3.11 manylinux wheels for all listed):
 
-* **mini-racer 0.14** (chosen): a maintained V8 build (releases through 2026). A bare V8 isolate
-  has no ``require``, ``process``, ``fetch``, ``XMLHttpRequest`` or file API, so scripts cannot
-  touch files or sockets. Per-call timeout (``timeout_sec``, V8 TerminateExecution; the context
-  stays usable) and a hard heap limit per isolate (``set_hard_memory_limit``). Modern JS (arrow
-  functions, template literals, async/await, as real collections use). Measured here: import
-  ~75 ms; a ScriptEngine (isolate + our JS) ~40 ms, ~15 ms for later ones; a small script ~1 ms.
-  Limitation: Python callbacks are
-  *async only* (``wrap_py_function`` returns a Promise), so ``pm.sendRequest`` cannot call
-  Python synchronously; see below.
-* quickjs 1.19 (last release 2023-11): time and memory limits and synchronous Python callables,
-  but it refuses to call into Python while a time limit is set ("Can not call into Python with a
-  time limit set"), so the limit and ``pm.sendRequest`` exclude each other; slower interpreter.
+* **quickjs-ng 0.17** (chosen): a thin wrapper of the maintained quickjs-ng fork of QuickJS. A bare
+  context has no ``require``, ``process``, ``fetch``, ``XMLHttpRequest``, file API or std/os
+  modules, so scripts cannot touch files or sockets. Per-eval time limit (an interrupt; the
+  context stays usable) and a memory limit per runtime. ES2023 (arrow functions, template
+  literals, async/await). It runs on the calling thread: no thread hops. Measured here: a context
+  with our JS ~4 ms and ~4 MiB RSS (a V8 isolate ~42 MiB plus ~11 MiB on first compile); a small
+  script ~0.1 ms. bench/runner_vs_newman.py, guide collection with scripts (medians of 3, peak
+  RSS; Newman 145-163 MiB): 1 iteration 33.8 MiB / 0.26 s, 100 iterations 33.7 MiB / 1.00 s,
+  where mini-racer took 78.6 MiB / 0.33 s and 87.1 MiB / 1.21 s; so the memory target (half of
+  Newman) is met only with QuickJS.
+  Limitations: Python callables cannot be called while a time limit is set (we never need them,
+  see below); every frame's file is ``<input>`` (no sourceURL), so our library is loaded from
+  line ``_LIBRARY_FIRST_LINE`` on and user frames are told apart by line; promise jobs run only
+  when ``execute_pending_job()`` is called, which ``_eval`` does after every eval.
+* mini-racer 0.14 (used before): a maintained V8 build with timeouts and a hard heap limit, but
+  each isolate costs ~50 MiB RSS, Python callbacks are async only, and every call is a hop to
+  V8's own thread (~0.3 ms); it also refuses timed evals on a thread running an asyncio loop.
+* quickjs 1.19 (last release 2023-11): the unmaintained original wrapper; rejected.
 * dukpy 0.6: ES5 only (the corpus uses arrow functions and template literals); no time or memory
   limit. js2py: pure-Python ES5 interpreter, unmaintained, slow, no limits.
 * pythonmonkey 1.x: SpiderMonkey built for *interop*: JS gets ``python.*`` and a CommonJS
   ``require`` with file access, the opposite of the isolation we need; large wheels.
-* stpyv8: V8 too, with synchronous callbacks, but no built-in memory limit and heavier builds.
 
 How ``pm.sendRequest`` works: the script runs to completion (as in Postman, where the callback
 always runs after the current script body); the call only queues the request. Python then
-performs each queued request with the runner's ``send_request`` and re-enters the isolate to run
+performs each queued request with the runner's ``send_request`` and re-enters the context to run
 its callback (or resolve its Promise, so ``await pm.sendRequest(...)`` works), repeating until no
 request or timer is pending. ``setTimeout`` callbacks are run in due order without really waiting.
 
-One isolate per ``ScriptEngine`` (one per collection run); every script runs as its own function,
+One context per ``ScriptEngine`` (one per collection run); every script runs as its own function,
 so ``var`` declarations do not leak between scripts. The JavaScript lives in ``postman/js/``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
+import threading
 import time
-import weakref
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Callable
 
-from py_mini_racer import JSOOMException, JSParseException, JSTimeoutException, MiniRacer
+import quickjs
 
 __all__ = ["ScriptContext", "ScriptEngine", "ScriptFailure", "ScriptOutcome", "ScriptTest", "SCOPE_NAMES"]
 
@@ -58,8 +61,12 @@ SCRIPT_PARAMETERS = (
     "XMLHttpRequest", "fetch", "process",
 )
 _JS_FILES = ("expect.js", "pm.js")  # order matters: pm.js builds on expect.js
-_SCRIPT_URL = "script.js"  # stack frames of user code carry this name, so we can find its line
-_PARSE_LINE = re.compile(r"^(?:" + re.escape(_SCRIPT_URL) + r"|<anonymous>):(\d+): SyntaxError")  # V8 omits sourceURL on some parse errors
+# QuickJS names every frame's file "<input>": our library starts at this line so that pm.js can
+# tell the user's frames (below it) from its own. Keep equal to LIBRARY_FIRST_LINE in pm.js.
+_LIBRARY_FIRST_LINE = 100_000
+_PARSE_LINE = re.compile(r"^\s*at <input>:(\d+):\d+", re.MULTILINE)
+_INTERRUPTED = "InternalError: interrupted"  # QuickJS's time-limit interrupt
+_OUT_OF_MEMORY = "InternalError: out of memory"
 _FINISH_TIMEOUT_S = 5.0  # collecting the outcome is our own code; bounded anyway
 _MAX_CALLBACKS = 10_000  # timers/requests one script may chain; stops setTimeout loops with no time limit
 
@@ -117,11 +124,12 @@ SendRequest = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class _ScriptStopped(Exception):
-    """The isolate ended the script (time or memory limit); carries the failure to report."""
+    """The engine ended the script (time, memory or callback limit); carries the failure to report."""
 
-    def __init__(self, failure: ScriptFailure) -> None:
+    def __init__(self, failure: ScriptFailure, out_of_memory: bool = False) -> None:
         super().__init__(failure.message)
         self.failure = failure
+        self.out_of_memory = out_of_memory
 
 
 def _load_javascript() -> list[tuple[str, str]]:
@@ -129,19 +137,11 @@ def _load_javascript() -> list[tuple[str, str]]:
     return [(name, (folder / name).read_text(encoding="utf-8")) for name in _JS_FILES]
 
 
-def _asyncio_loop_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
 class ScriptEngine:
-    """One isolated V8 context for a whole run; ``run`` executes one script in it.
+    """One isolated QuickJS context for a whole run; ``run`` executes one script in it.
 
     ``timeout_ms`` limits the JavaScript time of each script (``--timeout-script``; None = no
-    limit, as in Newman). ``memory_mb`` is the isolate's hard heap limit. ``send_request``
+    limit, as in Newman). ``memory_mb`` is the context's memory limit. ``send_request``
     performs ``pm.sendRequest`` calls; without it they fail with a named error.
     """
 
@@ -150,52 +150,42 @@ class ScriptEngine:
         if timeout_ms is not None and timeout_ms <= 0:
             raise ValueError(f"timeout_ms must be a positive number of milliseconds or None, got {timeout_ms!r}")
         if memory_mb < 16:
-            raise ValueError(f"memory_mb must be at least 16 (V8 needs room to start), got {memory_mb!r}")
+            raise ValueError(f"memory_mb must be at least 16 (the scripts' library needs room to start), got {memory_mb!r}")
         self.timeout_ms = timeout_ms
         self.memory_mb = memory_mb
         self._send_request = send_request
         self._sources = _load_javascript()
-        self._racer: MiniRacer | None = None
-        # mini-racer refuses timed evals on a thread with a running asyncio loop (a Jupyter kernel's
-        # main thread always has one), and an isolate made on such a thread deadlocks when used from
-        # another: under a running loop, the isolate lives and runs on one worker thread of its own.
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="o365check-js") if _asyncio_loop_running() else None
-        self._on_isolate_thread(self._start_isolate)
+        self._context: quickjs.Context | None = None
+        self._closed = False
+        self._start_context()
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def _start_isolate(self) -> None:
-        racer = MiniRacer()
-        racer.set_hard_memory_limit(self.memory_mb * 1024 * 1024)
-        for name, source in self._sources:
-            racer.eval(f"{source}\n//# sourceURL={name}")
-        self._racer = racer
-        self._compiled: dict[str, int | ScriptFailure] = {}  # source -> its function's slot in this isolate
-        # An isolate left open after a memory-limit stop makes interpreter exit hang (seen with
-        # mini-racer 0.14), so every isolate is closed at the latest when the engine is collected.
-        self._closer = weakref.finalize(self, racer.close)
+    def _start_context(self) -> None:
+        context = quickjs.Context()
+        context.set_memory_limit(self.memory_mb * 1024 * 1024)
+        padding = "\n" * (_LIBRARY_FIRST_LINE - 1)
+        for _name, source in self._sources:
+            context.eval(padding + source)
+        self._context = context
+        # QuickJS checks stack overflow against the stack of the thread that made the runtime,
+        # so a context is only ever used on that thread (see _context_for_this_thread).
+        self._thread = threading.get_ident()
+        self._compiled: dict[str, int | ScriptFailure] = {}  # source -> its function's slot in this context
 
-    def _restart_isolate(self) -> None:
-        """After a memory-limit stop V8 may stay over its limit; a fresh isolate is cheap (~3 ms)."""
-        self._closer()  # already on the isolate's thread: close only the isolate, keep the worker
-        self._racer = None
-        self._start_isolate()
+    def _context_for_this_thread(self) -> quickjs.Context:
+        """The engine's context, remade (~5 ms) if this thread is not the one it was made on."""
+        if self._closed:
+            raise RuntimeError("ScriptEngine.run() called after close(); create a new ScriptEngine")
+        if self._context is None or self._thread != threading.get_ident():
+            self._context = None  # dropped on this thread is fine: nothing runs in it any more
+            self._start_context()
+        assert self._context is not None
+        return self._context
 
     def close(self) -> None:
-        """Free the isolate. The engine cannot run scripts afterwards."""
-        if self._racer is not None:
-            self._on_isolate_thread(self._closer)
-            self._racer = None
-        if self._worker is not None:
-            self._worker.shutdown(wait=True)
-            self._worker = None
-
-    def _on_isolate_thread(self, call: Callable[..., Any], *args: Any) -> Any:
-        if self._worker is not None:
-            return self._worker.submit(call, *args).result()
-        if _asyncio_loop_running():  # made outside a loop, used inside one: any plain thread will do
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="o365check-js") as worker:
-                return worker.submit(call, *args).result()
-        return call(*args)
+        """Free the context. The engine cannot run scripts afterwards."""
+        self._context = None
+        self._closed = True
 
     def __enter__(self) -> ScriptEngine:
         return self
@@ -206,13 +196,9 @@ class ScriptEngine:
     # -- running -----------------------------------------------------------------------------
     def run(self, source: str, context: ScriptContext) -> ScriptOutcome:
         """Run one script; errors in the script become ``outcome.error``, never exceptions."""
-        return self._on_isolate_thread(self._run, source, context)
-
-    def _run(self, source: str, context: ScriptContext) -> ScriptOutcome:
-        if self._racer is None:
-            raise RuntimeError("ScriptEngine.run() called after close(); create a new ScriptEngine")
         if context.listen not in ("prerequest", "test"):
             raise ValueError(f"ScriptContext.listen must be 'prerequest' or 'test', got {context.listen!r}")
+        self._context_for_this_thread()
         deadline = None if self.timeout_ms is None else time.monotonic() + self.timeout_ms / 1000
         begin = f"__o365.args = __o365.begin({json.dumps(self._context_payload(context))});"
         failure: ScriptFailure | None = None
@@ -222,16 +208,17 @@ class ScriptEngine:
                 self._eval(f"{begin} undefined", None)
                 failure = compiled
             else:
-                # One call into V8 sets up pm.* and runs the script: each eval is a thread hop
-                # (~0.3 ms), which showed in the benchmark at 100 iterations (bench/README.md).
+                # One eval sets up pm.* and runs the script.
                 self._eval(f"{begin} __o365.runScript(__o365.compiled[{compiled}], __o365.args)", deadline)
                 self._drain_work(deadline)
         except _ScriptStopped as stopped:
             failure = stopped.failure
-            if isinstance(stopped.__cause__, JSOOMException):
-                self._restart_isolate()
+            if stopped.out_of_memory:
+                # The context may stay near its limit (and a stopped script's changes are not
+                # trusted): a fresh one is cheap.
+                self._start_context()
                 return self._outcome_without_changes(context, failure)
-        return self._finish(context, failure)
+        return self._finish(failure)
 
     def _context_payload(self, context: ScriptContext) -> dict[str, Any]:
         scopes = {name: dict(context.scopes.get(name) or {}) for name in SCOPE_NAMES}
@@ -239,21 +226,22 @@ class ScriptEngine:
                 "response": context.response, "scopes": scopes}
 
     def _compile(self, source: str) -> int | ScriptFailure:
-        """The slot of ``source``'s function in the isolate (compiled once per run), or its SyntaxError."""
+        """The slot of ``source``'s function in the context (compiled once per run), or its SyntaxError."""
         if source in self._compiled:
             return self._compiled[source]
         slot = len(self._compiled)
         # The wrapper's head shares line 1 with the script, so JS line numbers are the script's.
         wrapped = (f"(__o365.compiled = __o365.compiled || [])[{slot}] = async function "
-                   f"({', '.join(SCRIPT_PARAMETERS)}) {{{source}\n}}; undefined\n//# sourceURL={_SCRIPT_URL}")
+                   f"({', '.join(SCRIPT_PARAMETERS)}) {{{source}\n}}; undefined")
         try:
             self._eval(wrapped, None)
             result: int | ScriptFailure = slot
-        except JSParseException as exc:
+        except quickjs.JSException as exc:
             text = str(exc)
+            if not text.startswith("SyntaxError"):
+                raise
             match = _PARSE_LINE.search(text)
-            summary = next((ln for ln in text.splitlines() if "SyntaxError" in ln), text.strip())
-            message = summary.split("SyntaxError:", 1)[-1].strip()
+            message = text.splitlines()[0].split("SyntaxError:", 1)[-1].strip()
             result = ScriptFailure("SyntaxError", message, int(match.group(1)) if match else None)
         self._compiled[source] = result
         return result
@@ -266,6 +254,10 @@ class ScriptEngine:
             work = json.loads(self._eval("__o365.takeWork()", deadline))
             if work is None:
                 return
+            if "stopped" in work:  # a limit hit where JS could see it (inside an async function)
+                if work["stopped"] == "memory":
+                    raise _ScriptStopped(self._memory_failure(), out_of_memory=True)
+                raise _ScriptStopped(self._timeout_failure())
             if "timer" in work:
                 self._eval(f"__o365.fireTimer({int(work['timer'])})", deadline)
                 continue
@@ -284,6 +276,9 @@ class ScriptEngine:
         return ScriptFailure("TimeoutError", f"script ran longer than the time limit of {self.timeout_ms} ms "
                              "(raise it with --timeout-script, or look for an endless loop)", None)
 
+    def _memory_failure(self) -> ScriptFailure:
+        return ScriptFailure("RangeError", f"script used more than the memory limit of {self.memory_mb} MB", None)
+
     def _perform(self, request: dict[str, Any]) -> tuple[dict[str, str] | None, dict[str, Any] | None]:
         if self._send_request is None:
             return {"name": "NotSupportedError", "message": "pm.sendRequest is not available in this run"}, None
@@ -293,21 +288,28 @@ class ScriptEngine:
             return {"name": type(exc).__name__, "message": str(exc)}, None
 
     def _eval(self, code: str, deadline: float | None) -> Any:
-        assert self._racer is not None
-        timeout_s = None
-        if deadline is not None:
-            timeout_s = max(deadline - time.monotonic(), 0.001)
+        """Evaluate ``code``, then run the promise jobs it queued (QuickJS runs none by itself)."""
+        context = self._context
+        assert context is not None
+        # QuickJS's limit is CPU seconds per eval or job (-1 = none); our deadline is wall time.
+        context.set_time_limit(-1 if deadline is None else max(deadline - time.monotonic(), 0.001))
         try:
-            return self._racer.eval(code, timeout_sec=timeout_s)
-        except JSTimeoutException as exc:
-            raise _ScriptStopped(self._timeout_failure()) from exc
-        except JSOOMException as exc:
-            raise _ScriptStopped(ScriptFailure(
-                "RangeError",
-                f"script used more than the memory limit of {self.memory_mb} MB", None)) from exc
+            result = context.eval(code)
+            while context.execute_pending_job():
+                pass
+            return result
+        except quickjs.JSException as exc:
+            text = str(exc)
+            if text.startswith(_INTERRUPTED):
+                raise _ScriptStopped(self._timeout_failure()) from None
+            if text.startswith(_OUT_OF_MEMORY):
+                raise _ScriptStopped(self._memory_failure(), out_of_memory=True) from None
+            raise
+        finally:
+            context.set_time_limit(-1)
 
-    def _finish(self, context: ScriptContext, failure: ScriptFailure | None) -> ScriptOutcome:
-        raw = json.loads(self._racer.eval("__o365.finish()", timeout_sec=_FINISH_TIMEOUT_S))  # type: ignore[union-attr]
+    def _finish(self, failure: ScriptFailure | None) -> ScriptOutcome:
+        raw = json.loads(self._eval("__o365.finish()", time.monotonic() + _FINISH_TIMEOUT_S))
         error = raw["error"]
         return ScriptOutcome(
             tests=[ScriptTest(t["name"], bool(t["passed"]), bool(t["skipped"]), t["error"]) for t in raw["tests"]],

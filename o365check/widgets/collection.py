@@ -82,8 +82,8 @@ def events_html(events: list[ev.Event], settings: Settings, redactor: Any) -> st
 
 
 def _run_off_the_event_loop(collection: Any, config: RunConfig, session: Any) -> list[ev.Event]:
-    """Run in a worker thread: mini-racer refuses script time limits on a thread with a running
-    asyncio loop, and an IPython kernel's main thread always has one."""
+    """Run in a worker thread, off the IPython kernel's asyncio loop. (Needed while scripts ran in
+    mini-racer, which refused time limits there; QuickJS does not mind, the thread is harmless.)"""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="o365check-run") as pool:
         return pool.submit(lambda: list(iter_run(collection, config, session=session))).result()
 

@@ -1,8 +1,8 @@
 // o365check: the Postman script sandbox API (pm.*, legacy globals, console), written for o365check.
 // Python drives it through globalThis.__o365: begin(context) -> the script runs -> takeWork() /
 // deliver*() while requests or timers are pending -> finish() returns the outcome as JSON.
-// Nothing here can reach files or the network: V8 without Node has neither, and pm.sendRequest
-// only queues a request that Python performs.
+// Nothing here can reach files or the network: bare QuickJS (no std/os modules) has neither, and
+// pm.sendRequest only queues a request that Python performs.
 (function (root) {
     'use strict';
 
@@ -294,6 +294,8 @@
             s.tests.push(entry);
             if (skipped) { return; }
             var fail = function (e) {
+                var stopped = engineStop(e); // a limit hit inside a test still ends the script
+                if (stopped) { s.stopped = s.stopped || stopped; }
                 entry.passed = false;
                 // Assertion failures read as Chai prints them; other errors keep their type name.
                 var message = e && e.message !== undefined ? String(e.message) : String(e);
@@ -403,14 +405,38 @@
         ];
     }
 
+    // QuickJS names every frame's file "<input>" (no sourceURL), so scripts.py loads this library
+    // from line LIBRARY_FIRST_LINE on: a frame below it, other than an eval's top level, is the
+    // user's script, whose line numbers are the script's own.
+    var LIBRARY_FIRST_LINE = 100000; // keep equal to _LIBRARY_FIRST_LINE in scripts.py
+    function scriptLine(stack) {
+        var frame = /at ([^\n]*?) ?\(<input>:(\d+):\d+\)/g, match;
+        while ((match = frame.exec(stack)) !== null) {
+            var line = Number(match[2]);
+            if (match[1] !== '<eval>' && line < LIBRARY_FIRST_LINE) { return line; }
+        }
+        return null;
+    }
+
+    // QuickJS turns an interrupt (time limit) or out-of-memory inside an async function into a
+    // rejection, so it can arrive here; `stopped` tells Python which limit ended the script.
+    function engineStop(e) {
+        if (!(e instanceof InternalError)) { return null; }
+        if (e.message === 'interrupted') { return 'time'; }
+        if (e.message === 'out of memory') { return 'memory'; }
+        return null;
+    }
+
     function recordError(e) {
-        if (!state || state.error) { return; }
+        if (!state) { return; }
+        var stopped = engineStop(e);
+        if (stopped) { state.stopped = state.stopped || stopped; }
+        if (state.error) { return; }
         var stack = e && typeof e.stack === 'string' ? e.stack : '';
-        var line = /script\.js:(\d+):\d+/.exec(stack);
         state.error = {
             name: e && e.name ? String(e.name) : 'Error',
             message: e && e.message !== undefined ? String(e.message) : String(e),
-            line: line ? Number(line[1]) : null
+            line: scriptLine(stack)
         };
     }
 
@@ -424,6 +450,7 @@
 
     // Work Python must do next: queued pm.sendRequest calls first, then the earliest timer.
     function takeWork() {
+        if (state.stopped) { return JSON.stringify({ stopped: state.stopped }); }
         if (state.pending.length) {
             var requests = state.pending;
             state.pending = [];
