@@ -137,6 +137,21 @@ def _load_javascript() -> list[tuple[str, str]]:
     return [(name, (folder / name).read_text(encoding="utf-8")) for name in _JS_FILES]
 
 
+# QuickJS's TypeErrors that do not say what was called (V8 says "x.addDays is not a function").
+_NAMELESS_MESSAGES = frozenset({"not a function", "not a constructor"})
+
+
+def _with_source_line(message: str, line: int | None, source: str) -> str:
+    """QuickJS does not name the callee ("not a function"): show the line that failed, as context."""
+    lines = source.splitlines()
+    if not line or not 1 <= line <= len(lines):
+        return message
+    code = lines[line - 1].strip()
+    if not code or code in message:
+        return message
+    return f"{message} (line {line}: {code[:100]}{'...' if len(code) > 100 else ''})"
+
+
 class ScriptEngine:
     """One isolated QuickJS context for a whole run; ``run`` executes one script in it.
 
@@ -218,7 +233,7 @@ class ScriptEngine:
                 # trusted): a fresh one is cheap.
                 self._start_context()
                 return self._outcome_without_changes(context, failure)
-        return self._finish(failure)
+        return self._finish(failure, source)
 
     def _context_payload(self, context: ScriptContext) -> dict[str, Any]:
         scopes = {name: dict(context.scopes.get(name) or {}) for name in SCOPE_NAMES}
@@ -308,9 +323,11 @@ class ScriptEngine:
         finally:
             context.set_time_limit(-1)
 
-    def _finish(self, failure: ScriptFailure | None) -> ScriptOutcome:
+    def _finish(self, failure: ScriptFailure | None, source: str = "") -> ScriptOutcome:
         raw = json.loads(self._eval("__o365.finish()", time.monotonic() + _FINISH_TIMEOUT_S))
         error = raw["error"]
+        if error and not failure and error["message"] in _NAMELESS_MESSAGES:
+            error["message"] = _with_source_line(error["message"], error["line"], source)
         return ScriptOutcome(
             tests=[ScriptTest(t["name"], bool(t["passed"]), bool(t["skipped"]), t["error"]) for t in raw["tests"]],
             console=[(level, text) for level, text in raw["console"]],
