@@ -32,8 +32,9 @@ test: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
-bench: $(STAMP)
+bench: $(STAMP)  # the runner benchmark needs Newman: npm install --prefix .ci newman@6 (as .ci/run does)
 	$(BIN)/python bench/cli_startup.py
+	PATH="$(CURDIR)/.ci/node_modules/.bin:$$PATH" $(BIN)/python bench/runner_vs_newman.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
