@@ -33,7 +33,9 @@ SECRET_NAMES = frozenset(
 _SECRETISH = re.compile(r"(secret|passw|pwd|apikey|api_key|private_?key|(?<!_)token(?!_?(type|url|name|endpoint|uri)))", re.I)
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*")
-_BEARER = re.compile(r"(?i)\b(bearer)\s+(?!\*{8})[A-Za-z0-9._~+/=-]{6,}")
+# A Bearer value looks like a credential: long, or holding a digit or punctuation. Plain words
+# ("Request bearer overrides", a test name) stay readable.
+_BEARER = re.compile(r"(?i)\b(bearer)\s+(?!\*{8})(?=[A-Za-z0-9._~+/=-]{20}|[A-Za-z0-9._~+/=-]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{6,}")
 _BASIC = re.compile(r"(?i)\b(basic)\s+(?!\*{8})[A-Za-z0-9+/]{6,}={0,2}")
 # key=value pairs in form bodies / query strings and "key": "value" in JSON, for names secret by nature.
 _FORM_PAIR = re.compile(r"(?i)(?<![A-Za-z0-9_])(client_secret|client_assertion|access_token|refresh_token|id_token|password)=([^&\s\"']+)")

@@ -75,3 +75,13 @@ def test_logging_filter_masks_records(caplog):
     finally:
         logger.removeHandler(handler)
     assert CANARY not in records[0].getMessage() and quote_plus(CANARY) not in records[0].getMessage()
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("Request bearer overrides collection auth", False),
+    ("Authorization: Bearer PRE-STORED-TOKEN", True),
+    ("Authorization: Bearer abcdefghijklmnopqrstuvwxyz", True),
+    ("Bearer t0ken42", True),
+])
+def test_bearer_pattern_masks_credentials_not_words(text, masked):
+    assert (MASK in Redactor().text(text)) is masked
