@@ -43,8 +43,12 @@ def _echo_error(exc: Exception, redactor: Any = None) -> None:
     from .diagnosis import diagnose, format_diagnosis
     from .redact import Redactor
 
+    from .errors import SettingsError
+
     redactor = redactor or Redactor()
     click.echo(redactor.text(_style("Error: ", fg="red", bold=True) + str(exc)), err=True)
+    if isinstance(exc, SettingsError):  # its message already lists every field, value and fix
+        return
     diagnosis = diagnose(exc)
     if diagnosis is not None and diagnosis.title:
         click.echo(redactor.text(_indent(format_diagnosis(diagnosis), 2)), err=True)

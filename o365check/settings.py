@@ -320,7 +320,30 @@ def _check_credential(s: Settings) -> list[Problem]:
         if not path.is_file() or not os.access(path, os.R_OK):
             found.append(Problem(s.source_of("certificate_path"), s.certificate_path, "cannot be read",
                                  "Point it at a PEM file holding the private key and the certificate (as azure-identity reads it).", code="certificate-unreadable"))
+        elif (reason := _pem_problem(path, s.certificate_password)) is not None:
+            found.append(Problem(s.source_of("certificate_path"), s.certificate_path, reason,
+                                 "Use a PEM file holding the private key and the certificate (as azure-identity reads it); "
+                                 "set AZURE_CLIENT_CERTIFICATE_PASSWORD if the key is encrypted.", code="certificate-unreadable"))
     return found
+
+
+def _pem_problem(path: Path, password: Secret | None) -> str | None:
+    """Why the PEM at ``path`` is not a usable key + certificate, or None when it is."""
+    from cryptography import x509  # imported here: only certificate users pay for it
+    from cryptography.hazmat.primitives import serialization
+
+    data = path.read_bytes()
+    try:
+        x509.load_pem_x509_certificate(data)
+    except ValueError:
+        return "holds no PEM certificate"
+    try:
+        serialization.load_pem_private_key(data, password=password.reveal().encode() if password else None)
+    except TypeError:
+        return "holds an encrypted private key but no password was given" if not password else "holds a private key the password does not open"
+    except ValueError:
+        return "holds no private key, or the password does not open it"
+    return None
 
 
 def _check_address(address: str, where: str, what: str, *, required: bool) -> list[Problem]:

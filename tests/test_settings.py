@@ -140,3 +140,34 @@ def test_has_credentials_decides_sandbox_default():
     assert good().has_credentials
     assert good().effective_recipient == "notifications@contoso.example"
     assert good(O365CHECK_RECIPIENT="adele@contoso.example").effective_recipient == "adele@contoso.example"
+
+
+def test_certificate_file_must_hold_a_key_and_a_certificate(tmp_path):
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "t")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    plain_key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    locked_key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                   serialization.BestAvailableEncryption(b"pw"))
+    cases = {"good.pem": (plain_key + cert_pem, None, None), "nocert.pem": (plain_key, None, "holds no PEM certificate"),
+             "nokey.pem": (cert_pem, None, "holds no private key"), "locked.pem": (locked_key + cert_pem, None, "no password was given"),
+             "unlocked.pem": (locked_key + cert_pem, "pw", None)}
+    for file, (content, password, expected) in cases.items():
+        path = tmp_path / file
+        path.write_bytes(content)
+        settings = good(AZURE_CLIENT_SECRET=None, AZURE_CLIENT_CERTIFICATE_PATH=str(path), AZURE_CLIENT_CERTIFICATE_PASSWORD=password)
+        problems = [p for p in settings.problems() if p.code == "certificate-unreadable"]
+        if expected is None:
+            assert problems == [], file
+        else:
+            assert problems and expected in problems[0].message, (file, problems)
