@@ -40,6 +40,8 @@ ENV_NAMES: dict[str, str] = {
     "cassette": "O365CHECK_CASSETTE",
     "record_mode": "O365CHECK_RECORD_MODE",
 }
+# Settings field -> the CLI option that sets it, where the names differ.
+OPTION_NAMES: dict[str, str] = {"certificate_path": "--certificate", "recipient": "--to"}
 # Keys a Postman environment may use for each field (first match wins).
 POSTMAN_KEYS: dict[str, tuple[str, ...]] = {
     "tenant_id": ("tenant_id", "tenantId", "TenantID", "tenant", "TenantId"),
@@ -197,7 +199,7 @@ class Settings:
     def with_values(self, source: str = "", **values: Any) -> Settings:
         """A copy with some values changed (secrets may be given as plain strings)."""
         values = {k: v for k, v in values.items() if v is not None}
-        built = Settings._build(dict(values), {k: source or f"--{k.replace('_', '-')}" for k in values})
+        built = Settings._build(dict(values), {k: source or OPTION_NAMES.get(k, f"--{k.replace('_', '-')}") for k in values})
         return built.merged_over(self)
 
     # ----------------------------------------------------------------- questions
