@@ -85,8 +85,7 @@ def check_claims(claims: dict[str, Any], settings: Settings, *, now: float | Non
 
     idtyp = str(claims.get("idtyp", ""))
     app_only = "scp" not in claims and idtyp in ("app", "")
-    checks.append(ClaimCheck("idtyp", app_only, "app (no scp claim)", idtyp or "(absent)", "" if app_only else "claims-not-app-only",
-                             "error" if not app_only else "error"))
+    checks.append(ClaimCheck("idtyp", app_only, "app (no scp claim)", idtyp or "(absent)", "" if app_only else "claims-not-app-only"))
 
     exp = claims.get("exp")
     try:
