@@ -17,7 +17,7 @@ import requests
 
 from .clouds import Cloud, cloud_named
 from .errors import DiscoveryError, ServiceUnreachableError, TokenError, UsageError
-from .http import describe_connection_error
+from .http import describe_connection_error, retry_after_seconds
 from .settings import Secret, Settings
 
 __all__ = ["AppToken", "acquire_app_token", "discover_tenant", "find_tenant_cloud", "postman_token_request", "request_token_like_postman"]
@@ -50,16 +50,8 @@ class _LastResponse:
     def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
         if "/oauth2/" in response.url:
             self.status = response.status_code
-            self.retry_after = _retry_after(response)
+            self.retry_after = retry_after_seconds(response)
         return response
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _cloud(settings: Settings) -> Cloud:
@@ -78,7 +70,7 @@ def discover_tenant(settings: Settings, session: requests.Session) -> dict[str, 
     if response.status_code == 200 and isinstance(body, dict) and "token_endpoint" in body:
         return body
     token_error = TokenError.from_response(body, response.status_code, cloud.login_host) if isinstance(body, dict) and "error" in body else None
-    raise DiscoveryError(settings.tenant_id, cloud.login_host, response.status_code, token_error, _retry_after(response))
+    raise DiscoveryError(settings.tenant_id, cloud.login_host, response.status_code, token_error, retry_after_seconds(response))
 
 
 def find_tenant_cloud(settings: Settings, session: requests.Session) -> str | None:
@@ -212,7 +204,7 @@ def request_token_like_postman(settings: Settings, session: requests.Session) ->
         return AppToken(Secret(body["access_token"]), int(body.get("expires_in", 0)), str(body.get("token_type", "Bearer")), "identity_provider", "postman")
     host = requests.utils.urlparse(request.url).hostname or ""
     if isinstance(body, dict) and "error" in body:
-        raise TokenError.from_response(body, response.status_code, host, _retry_after(response))
+        raise TokenError.from_response(body, response.status_code, host, retry_after_seconds(response))
     raise TokenError(error="unexpected_response", description=f"HTTP {response.status_code} without an OAuth error body",
-                     status=response.status_code, host=host, retry_after=_retry_after(response))
+                     status=response.status_code, host=host, retry_after=retry_after_seconds(response))
 

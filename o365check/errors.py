@@ -265,6 +265,29 @@ class GraphError(ServiceError):
     def error_code(self) -> str:
         return self.code
 
+    @staticmethod
+    def from_body(status: int, body: Any, *, reason: str = "", text: str = "", request_id: str = "",
+                  client_request_id: str = "", retry_after: float | None = None, url: str = "") -> GraphError:
+        """The GraphError subclass for ``status`` from Graph's error JSON (reference §4.2 shape).
+
+        ``reason``/``text`` stand in when the body is not Graph's (a proxy's HTML page, say); the
+        ids from the response headers stand in when the body has no ``innerError``.
+        """
+        error = body.get("error") if isinstance(body, dict) else None
+        error = error if isinstance(error, dict) else {}
+        inner = error.get("innerError") or error.get("innererror") or {}
+        inner = inner if isinstance(inner, dict) else {}
+        return graph_error_class(status)(
+            status,
+            str(error.get("code") or reason or "UnknownError"),
+            str(error.get("message") or text[:200]),
+            request_id=str(inner.get("request-id") or request_id),
+            client_request_id=str(inner.get("client-request-id") or client_request_id),
+            date=str(inner.get("date", "")),
+            retry_after=retry_after,
+            url=url,
+        )
+
 
 class GraphAuthenticationError(GraphError):
     """401: the token is missing, invalid, expired, for another audience, or has no permissions."""

@@ -20,8 +20,8 @@ from urllib.parse import quote
 import requests
 
 from .clouds import cloud_named
-from .errors import AmbiguousSendError, GraphError, graph_error_class
-from .http import describe_connection_error, went_out
+from .errors import AmbiguousSendError, GraphError
+from .http import describe_connection_error, retry_after_seconds, went_out
 from .settings import Secret, Settings
 
 __all__ = ["RETRYABLE_STATUSES", "SendResult", "send_mail", "send_mail_url"]
@@ -55,25 +55,10 @@ def _graph_error(response: requests.Response, url: str) -> GraphError:
         body = response.json()
     except ValueError:
         body = None
-    error = body.get("error", {}) if isinstance(body, dict) else {}
-    error = error if isinstance(error, dict) else {}
-    inner = error.get("innerError") or error.get("innererror") or {}
-    inner = inner if isinstance(inner, dict) else {}
-    retry_after = response.headers.get("Retry-After")
-    try:
-        retry = float(retry_after) if retry_after is not None else None
-    except ValueError:
-        retry = None
-    return graph_error_class(response.status_code)(
-        response.status_code,
-        str(error.get("code") or response.reason or "UnknownError"),
-        str(error.get("message") or (response.text[:200] if response.text else "")),
-        request_id=str(inner.get("request-id") or response.headers.get("request-id", "")),
-        client_request_id=str(inner.get("client-request-id") or response.headers.get("client-request-id", "")),
-        date=str(inner.get("date", "")),
-        retry_after=retry,
-        url=url,
-    )
+    return GraphError.from_body(response.status_code, body, reason=response.reason or "", text=response.text or "",
+                                request_id=response.headers.get("request-id", ""),
+                                client_request_id=response.headers.get("client-request-id", ""),
+                                retry_after=retry_after_seconds(response), url=url)
 
 
 def send_mail(

@@ -27,7 +27,7 @@ from . import __version__
 from .errors import ServiceUnreachableError
 from .redact import Redactor
 
-__all__ = ["DEFAULT_TIMEOUT", "build_session", "describe_connection_error", "went_out"]
+__all__ = ["DEFAULT_TIMEOUT", "build_session", "describe_connection_error", "retry_after_seconds", "went_out"]
 
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)  # (connect, read) seconds
 log = logging.getLogger("o365check.http")
@@ -113,6 +113,15 @@ def _log_exchange(response: requests.Response, *args: Any, **kwargs: Any) -> req
         body = request.body.decode("utf-8", "replace") if isinstance(request.body, bytes) else request.body
         log.debug("request headers: %s; body: %s", _PATTERN_REDACTOR.data(dict(request.headers)), _PATTERN_REDACTOR.text(body or ""))
     return response
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """The ``Retry-After`` of a response in seconds, or None (absent, or an HTTP date we do not read)."""
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def went_out(exc: requests.RequestException) -> bool:

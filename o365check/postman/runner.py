@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..errors import O365CheckError, SecretRoutingError, ServiceError, TokenError, UsageError, graph_error_class
+from ..errors import GraphError, O365CheckError, SecretRoutingError, ServiceError, TokenError, UsageError
 from ..http import build_session, describe_connection_error
 from ..redact import Redactor, is_secret_name
 from . import events as ev
@@ -65,12 +65,7 @@ def read_service_error(code: int, body: str, url: str) -> ServiceError | None:
     except ValueError:
         host = ""
     if isinstance(error, dict) and isinstance(error.get("code"), str):
-        inner = error.get("innerError") if isinstance(error.get("innerError"), dict) else {}
-        return graph_error_class(code)(
-            code, error["code"], str(error.get("message", "")),
-            request_id=str(inner.get("request-id", "")), client_request_id=str(inner.get("client-request-id", "")),
-            date=str(inner.get("date", "")), url=url,
-        )
+        return GraphError.from_body(code, data, url=url)
     if isinstance(error, str):
         return TokenError.from_response(data, code, host)
     return None
