@@ -9,7 +9,6 @@ one row per request and its tests, then the diagnosis of a Microsoft error answe
 from __future__ import annotations
 
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -81,13 +80,6 @@ def events_html(events: list[ev.Event], settings: Settings, redactor: Any) -> st
     return render.message(status, f"{passed} test(s) passed, {failed} failed.") + "".join(notes) + table + advice
 
 
-def _run_off_the_event_loop(collection: Any, config: RunConfig, session: Any) -> list[ev.Event]:
-    """Run in a worker thread, off the IPython kernel's asyncio loop. (Needed while scripts ran in
-    mini-racer, which refused time limits there; QuickJS does not mind, the thread is harmless.)"""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="o365check-run") as pool:
-        return pool.submit(lambda: list(iter_run(collection, config, session=session))).result()
-
-
 class CollectionPanel(Panel):
     """Run (in the current mode), run and record to a cassette, or replay that cassette."""
 
@@ -149,7 +141,7 @@ class CollectionPanel(Panel):
         try:
             collection = load_collection(self.collection.value.strip())
             config = RunConfig(env_vars=collection_environment(settings))
-            self.events = _run_off_the_event_loop(collection, config, target.session)
+            self.events = list(iter_run(collection, config, session=target.session))
         except O365CheckError as exc:
             self.result.value = failure_html(exc, settings, redactor)
             return []
