@@ -18,7 +18,7 @@ import requests
 from .clouds import Cloud, cloud_named
 from .errors import DiscoveryError, ServiceUnreachableError, TokenError, UsageError
 from .http import describe_connection_error, retry_after_seconds
-from .settings import Secret, Settings
+from .settings import Secret, Settings, read_certificate
 
 __all__ = ["AppToken", "acquire_app_token", "discover_tenant", "find_tenant_cloud", "postman_token_request", "request_token_like_postman"]
 
@@ -108,19 +108,15 @@ def _client_credential(settings: Settings) -> Any:
 
 def _certificate_credential(settings: Settings) -> dict[str, str]:
     """MSAL's certificate credential from a PEM holding the key and the certificate (as azure-identity reads it)."""
-    from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
     try:
-        pem = open(settings.certificate_path, "rb").read()
-        password = settings.certificate_password.reveal().encode() if settings.certificate_password else None
-        key = serialization.load_pem_private_key(pem, password=password)
-        cert = x509.load_pem_x509_certificate(pem)
-    except (OSError, ValueError, TypeError) as exc:
+        key, cert = read_certificate(settings.certificate_path, settings.certificate_password)
+    except (OSError, ValueError) as exc:
+        reason = str(exc) if isinstance(exc, ValueError) else f"cannot be read ({exc.strerror})"
         raise UsageError(
-            f"{settings.source_of('certificate_path')} {settings.certificate_path!r} must be a PEM file with the "
-            f"private key and the certificate ({type(exc).__name__}); check the path and "
-            f"{settings.source_of('certificate_password')}"
+            f"{settings.source_of('certificate_path')} {settings.certificate_path!r} {reason}: it must be a PEM file "
+            f"with the private key and the certificate; check the path and {settings.source_of('certificate_password')}"
         ) from None
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     # private_key + public_certificate: MSAL signs PS256 with x5c and x5t#S256 (reference §2.1).

@@ -24,7 +24,7 @@ from .clouds import CLOUDS
 from .errors import Problem, SettingsError
 from .redact import MASK, Redactor
 
-__all__ = ["ENV_NAMES", "Secret", "Settings"]
+__all__ = ["ENV_NAMES", "Secret", "Settings", "read_certificate"]
 
 # Settings field -> environment variable.
 ENV_NAMES: dict[str, str] = {
@@ -329,22 +329,35 @@ def _check_credential(s: Settings) -> list[Problem]:
     return found
 
 
-def _pem_problem(path: Path, password: Secret | None) -> str | None:
-    """Why the PEM at ``path`` is not a usable key + certificate, or None when it is."""
+def read_certificate(path: str | os.PathLike[str], password: Secret | None) -> tuple[Any, Any]:
+    """The private key and certificate of a PEM file (as azure-identity reads it).
+
+    Raises ValueError saying what is wrong with the file (OSError when it cannot be read).
+    """
     from cryptography import x509  # imported here: only certificate users pay for it
     from cryptography.hazmat.primitives import serialization
 
-    data = path.read_bytes()
+    data = Path(path).read_bytes()
     try:
-        x509.load_pem_x509_certificate(data)
+        certificate = x509.load_pem_x509_certificate(data)
     except ValueError:
-        return "holds no PEM certificate"
+        raise ValueError("holds no PEM certificate") from None
     try:
-        serialization.load_pem_private_key(data, password=password.reveal().encode() if password else None)
+        key = serialization.load_pem_private_key(data, password=password.reveal().encode() if password else None)
     except TypeError:
-        return "holds an encrypted private key but no password was given" if not password else "holds a private key the password does not open"
+        raise ValueError("holds an encrypted private key but no password was given" if not password
+                         else "holds a private key the password does not open") from None
     except ValueError:
-        return "holds no private key, or the password does not open it"
+        raise ValueError("holds no private key, or the password does not open it") from None
+    return key, certificate
+
+
+def _pem_problem(path: Path, password: Secret | None) -> str | None:
+    """Why the PEM at ``path`` is not a usable key + certificate, or None when it is."""
+    try:
+        read_certificate(path, password)
+    except ValueError as exc:
+        return str(exc)
     return None
 
 
