@@ -55,7 +55,6 @@ from requests.utils import get_encoding_from_headers
 from urllib3 import HTTPResponse
 from vcr import filters
 from vcr.cassette import Cassette
-from vcr.matchers import get_matchers_results
 from vcr.request import Request
 
 from . import __version__

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-import requests
 from click.testing import CliRunner
 
 import o365check.targets

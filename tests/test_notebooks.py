@@ -8,7 +8,6 @@ network anyway: the sandbox answers in-process and a cassette replays (reference
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path

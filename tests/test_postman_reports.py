@@ -5,14 +5,12 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import tracemalloc
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
 
