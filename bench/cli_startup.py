@@ -43,21 +43,30 @@ def main() -> int:
     base = o365check_command()
     commands = {"help": (base + ["--help"], 0), "doctor": (base + ["doctor", "--sandbox"], 0)}
     samples: dict[str, list[float]] = {name: [] for name in commands}
-    for name, (command, expect) in commands.items():  # warm the file cache once
+    for command, expect in commands.values():  # warm the file cache once
         timed(command, expect)
     for _ in range(args.runs):
         for name, (command, expect) in commands.items():  # alternate so drift hits both alike
             samples[name].append(timed(command, expect))
-    results = {name: {"median_s": round(statistics.median(values), 3), "min_s": round(min(values), 3),
-                      "max_s": round(max(values), 3), "target_s": TARGETS[name], "runs": len(values)}
-               for name, values in samples.items()}
+    results = {
+        name: {
+            "median_s": round(statistics.median(values), 3),
+            "min_s": round(min(values), 3),
+            "max_s": round(max(values), 3),
+            "target_s": TARGETS[name],
+            "runs": len(values),
+        }
+        for name, values in samples.items()
+    }
     if args.json:
         print(json.dumps(results, indent=2))
     else:
         for name, r in results.items():
             verdict = "ok" if r["median_s"] <= r["target_s"] else "OVER TARGET"
-            print(f"{name:<8} median {r['median_s']:.3f} s (min {r['min_s']:.3f}, max {r['max_s']:.3f}, n={r['runs']}) "
-                  f"target {r['target_s']} s: {verdict}")
+            print(
+                f"{name:<8} median {r['median_s']:.3f} s (min {r['min_s']:.3f}, max {r['max_s']:.3f}, n={r['runs']}) "
+                f"target {r['target_s']} s: {verdict}"
+            )
     return 0 if all(r["median_s"] <= r["target_s"] for r in results.values()) else 1
 
 

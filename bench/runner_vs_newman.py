@@ -86,8 +86,22 @@ def measure(command: list[str], work: Path) -> Sample:
 
 
 def start_sandbox(environment: Path) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen([*o365check_command(), "sandbox", "serve", "--port", "0", "--scenario", "ok",
-                                "--environment-out", str(environment)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    process = subprocess.Popen(
+        [
+            *o365check_command(),
+            "sandbox",
+            "serve",
+            "--port",
+            "0",
+            "--scenario",
+            "ok",
+            "--environment-out",
+            str(environment),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     assert process.stdout is not None
     first = process.stdout.readline()
     if " serving at " not in first:
@@ -106,11 +120,20 @@ def prepare_no_scripts(environment: Path, work: Path) -> tuple[Path, Path]:
     stripped.write_text(json.dumps(collection), encoding="utf-8")
     env = json.loads(environment.read_text(encoding="utf-8"))
     values = {v["key"]: v["value"] for v in env["values"]}
-    answer = requests.post(f"{values['login_base']}/{values['tenant_id']}/oauth2/v2.0/token", timeout=10, data={
-        "client_id": values["client_id"], "client_secret": values["client_secret"],
-        "scope": "https://graph.microsoft.com/.default", "grant_type": "client_credentials"})
+    answer = requests.post(
+        f"{values['login_base']}/{values['tenant_id']}/oauth2/v2.0/token",
+        timeout=10,
+        data={
+            "client_id": values["client_id"],
+            "client_secret": values["client_secret"],
+            "scope": "https://graph.microsoft.com/.default",
+            "grant_type": "client_credentials",
+        },
+    )
     answer.raise_for_status()
-    env["values"].append({"key": "access_token", "value": answer.json()["access_token"], "type": "secret", "enabled": True})
+    env["values"].append(
+        {"key": "access_token", "value": answer.json()["access_token"], "type": "secret", "enabled": True}
+    )
     with_token = work / "with-token.postman_environment.json"
     with_token.write_text(json.dumps(env), encoding="utf-8")
     return stripped, with_token
@@ -160,38 +183,73 @@ def main() -> int:
 
 
 def summarise(samples: dict[tuple[str, int, str], list[Sample]], counts: list[int]) -> dict:
-    medians = {key: {"seconds": statistics.median(s.seconds for s in values),
-                     "peak_mib": statistics.median(s.peak_mib for s in values)} for key, values in samples.items()}
-    rows = [{"collection": c, "iterations": n, "runner": r, "median_s": round(m["seconds"], 3),
-             "peak_mib": round(m["peak_mib"], 1)} for (c, n, r), m in medians.items()]
+    medians = {
+        key: {
+            "seconds": statistics.median(s.seconds for s in values),
+            "peak_mib": statistics.median(s.peak_mib for s in values),
+        }
+        for key, values in samples.items()
+    }
+    rows = [
+        {
+            "collection": c,
+            "iterations": n,
+            "runner": r,
+            "median_s": round(m["seconds"], 3),
+            "peak_mib": round(m["peak_mib"], 1),
+        }
+        for (c, n, r), m in medians.items()
+    ]
     comparisons = []
     for collection in ("no-scripts", "scripts"):
         for n in counts:
-            mine, theirs, bare = medians[(collection, n, "o365check")], medians[(collection, n, "newman")], medians[("-", n, "bare requests")]
+            mine, theirs, bare = (
+                medians[(collection, n, "o365check")],
+                medians[(collection, n, "newman")],
+                medians[("-", n, "bare requests")],
+            )
             time_ratio = mine["seconds"] / theirs["seconds"]
             memory_ratio = mine["peak_mib"] / theirs["peak_mib"]
             bare_ratio = mine["seconds"] / bare["seconds"]
             time_target = TARGETS["vs_newman_1"] if n == 1 else TARGETS["vs_newman_many"]
-            comparisons.append({
-                "collection": collection, "iterations": n, "time_vs_newman": round(time_ratio, 2),
-                "time_target": round(time_target, 2), "memory_vs_newman": round(memory_ratio, 2),
-                "time_vs_bare": round(bare_ratio, 2),
-                "meets_targets": time_ratio <= time_target and memory_ratio <= TARGETS["memory_vs_newman"]
-                and bare_ratio <= TARGETS["vs_bare"],
-            })
+            comparisons.append(
+                {
+                    "collection": collection,
+                    "iterations": n,
+                    "time_vs_newman": round(time_ratio, 2),
+                    "time_target": round(time_target, 2),
+                    "memory_vs_newman": round(memory_ratio, 2),
+                    "time_vs_bare": round(bare_ratio, 2),
+                    "meets_targets": time_ratio <= time_target
+                    and memory_ratio <= TARGETS["memory_vs_newman"]
+                    and bare_ratio <= TARGETS["vs_bare"],
+                }
+            )
     return {"runs": rows, "comparisons": comparisons}
 
 
 def render(results: dict, rounds: int) -> str:
-    lines = [f"medians of {rounds} alternating rounds; peak RSS = ru_maxrss of the process", "",
-             "| collection | iterations | runner | wall time (s) | peak RSS (MiB) |", "|---|---:|---|---:|---:|"]
+    lines = [
+        f"medians of {rounds} alternating rounds; peak RSS = ru_maxrss of the process",
+        "",
+        "| collection | iterations | runner | wall time (s) | peak RSS (MiB) |",
+        "|---|---:|---|---:|---:|",
+    ]
     for row in results["runs"]:
-        lines.append(f"| {row['collection']} | {row['iterations']} | {row['runner']} | {row['median_s']:.3f} | {row['peak_mib']:.1f} |")
-    lines += ["", "| collection | iterations | time o365check/Newman (target) | memory o365check/Newman (target 0.5) "
-              "| time o365check/bare (target 2) | all met |", "|---|---:|---:|---:|---:|---|"]
+        lines.append(
+            f"| {row['collection']} | {row['iterations']} | {row['runner']} | {row['median_s']:.3f} | {row['peak_mib']:.1f} |"
+        )
+    lines += [
+        "",
+        "| collection | iterations | time o365check/Newman (target) | memory o365check/Newman (target 0.5) "
+        "| time o365check/bare (target 2) | all met |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
     for c in results["comparisons"]:
-        lines.append(f"| {c['collection']} | {c['iterations']} | {c['time_vs_newman']:.2f} (<= {c['time_target']:.2f}) "
-                     f"| {c['memory_vs_newman']:.2f} | {c['time_vs_bare']:.2f} | {'yes' if c['meets_targets'] else 'NO'} |")
+        lines.append(
+            f"| {c['collection']} | {c['iterations']} | {c['time_vs_newman']:.2f} (<= {c['time_target']:.2f}) "
+            f"| {c['memory_vs_newman']:.2f} | {c['time_vs_bare']:.2f} | {'yes' if c['meets_targets'] else 'NO'} |"
+        )
     return "\n".join(lines)
 
 

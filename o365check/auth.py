@@ -20,7 +20,14 @@ from .errors import DiscoveryError, ServiceUnreachableError, TokenError, UsageEr
 from .http import describe_connection_error, retry_after_seconds
 from .settings import Secret, Settings, read_certificate
 
-__all__ = ["AppToken", "acquire_app_token", "discover_tenant", "find_tenant_cloud", "postman_token_request", "request_token_like_postman"]
+__all__ = [
+    "AppToken",
+    "acquire_app_token",
+    "discover_tenant",
+    "find_tenant_cloud",
+    "postman_token_request",
+    "request_token_like_postman",
+]
 
 # RFC 6749 §5.2: invalid_client is 401, the other OAuth errors 400 (reference §1.4). MSAL does not
 # hand us the status, so it is read from the response the session saw (see _LastResponse).
@@ -69,8 +76,14 @@ def discover_tenant(settings: Settings, session: requests.Session) -> dict[str, 
     body = _json_or_none(response)
     if response.status_code == 200 and isinstance(body, dict) and "token_endpoint" in body:
         return body
-    token_error = TokenError.from_response(body, response.status_code, cloud.login_host) if isinstance(body, dict) and "error" in body else None
-    raise DiscoveryError(settings.tenant_id, cloud.login_host, response.status_code, token_error, retry_after_seconds(response))
+    token_error = (
+        TokenError.from_response(body, response.status_code, cloud.login_host)
+        if isinstance(body, dict) and "error" in body
+        else None
+    )
+    raise DiscoveryError(
+        settings.tenant_id, cloud.login_host, response.status_code, token_error, retry_after_seconds(response)
+    )
 
 
 def find_tenant_cloud(settings: Settings, session: requests.Session) -> str | None:
@@ -118,9 +131,14 @@ def _certificate_credential(settings: Settings) -> dict[str, str]:
             f"{settings.source_of('certificate_path')} {settings.certificate_path!r} {reason}: it must be a PEM file "
             f"with the private key and the certificate; check the path and {settings.source_of('certificate_password')}"
         ) from None
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     # private_key + public_certificate: MSAL signs PS256 with x5c and x5t#S256 (reference §2.1).
-    return {"private_key": key_pem.decode(), "public_certificate": cert.public_bytes(serialization.Encoding.PEM).decode()}
+    return {
+        "private_key": key_pem.decode(),
+        "public_certificate": cert.public_bytes(serialization.Encoding.PEM).decode(),
+    }
 
 
 def acquire_app_token(settings: Settings, session: requests.Session) -> AppToken:
@@ -148,8 +166,13 @@ def acquire_app_token(settings: Settings, session: requests.Session) -> AppToken
                 discover_tenant(settings, session)
             raise TokenError(error="msal_error", description=str(exc).split("\n")[0], host=cloud.login_host) from None
         except msal.exceptions.MsalServiceError as exc:  # 5xx: MSAL raises instead of returning a dict
-            raise TokenError(error="server_error", description=str(exc), status=last.status,
-                             host=cloud.login_host, retry_after=last.retry_after) from None
+            raise TokenError(
+                error="server_error",
+                description=str(exc),
+                status=last.status,
+                host=cloud.login_host,
+                retry_after=last.retry_after,
+            ) from None
     finally:
         session.hooks["response"].remove(last)
     if "access_token" not in result:
@@ -166,8 +189,12 @@ def postman_token_request(settings: Settings) -> requests.Request:
     """The guide's Postman token request: form body in Postman's field order, Postman's headers."""
     cloud = _cloud(settings)
     secret = settings.client_secret.reveal() if settings.client_secret else ""
-    fields = [("client_id", settings.client_id), ("scope", cloud.graph_scope),
-              ("client_secret", secret), ("grant_type", "client_credentials")]
+    fields = [
+        ("client_id", settings.client_id),
+        ("scope", cloud.graph_scope),
+        ("client_secret", secret),
+        ("grant_type", "client_credentials"),
+    ]
     body = "&".join(f"{k}={quote(v, safe='')}" for k, v in fields)
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",
@@ -184,7 +211,9 @@ def postman_token_request(settings: Settings) -> requests.Request:
 def request_token_like_postman(settings: Settings, session: requests.Session) -> AppToken:
     """The token request exactly as the guide's Postman test sends it (no MSAL involved)."""
     if not settings.client_secret:
-        raise UsageError("the Postman-style token request needs a client secret (AZURE_CLIENT_SECRET); certificates go through MSAL")
+        raise UsageError(
+            "the Postman-style token request needs a client secret (AZURE_CLIENT_SECRET); certificates go through MSAL"
+        )
     request = postman_token_request(settings)
     prepared = session.prepare_request(request)
     # Postman does not send python-requests' default headers: keep exactly the ones above.
@@ -197,10 +226,20 @@ def request_token_like_postman(settings: Settings, session: requests.Session) ->
         raise describe_connection_error(exc, request.url) from exc
     body = _json_or_none(response)
     if response.status_code == 200 and isinstance(body, dict) and "access_token" in body:
-        return AppToken(Secret(body["access_token"]), int(body.get("expires_in", 0)), str(body.get("token_type", "Bearer")), "identity_provider", "postman")
+        return AppToken(
+            Secret(body["access_token"]),
+            int(body.get("expires_in", 0)),
+            str(body.get("token_type", "Bearer")),
+            "identity_provider",
+            "postman",
+        )
     host = requests.utils.urlparse(request.url).hostname or ""
     if isinstance(body, dict) and "error" in body:
         raise TokenError.from_response(body, response.status_code, host, retry_after_seconds(response))
-    raise TokenError(error="unexpected_response", description=f"HTTP {response.status_code} without an OAuth error body",
-                     status=response.status_code, host=host, retry_after=retry_after_seconds(response))
-
+    raise TokenError(
+        error="unexpected_response",
+        description=f"HTTP {response.status_code} without an OAuth error body",
+        status=response.status_code,
+        host=host,
+        retry_after=retry_after_seconds(response),
+    )

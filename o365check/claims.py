@@ -62,14 +62,18 @@ def check_claims(claims: dict[str, Any], settings: Settings, *, now: float | Non
 
     aud = str(claims.get("aud", ""))
     audiences = {cloud.graph_audience, cloud.graph_audience + "/", GRAPH_APP_ID}
-    checks.append(ClaimCheck("aud", aud in audiences, cloud.graph_audience, aud, "" if aud in audiences else "claims-aud-wrong"))
+    checks.append(
+        ClaimCheck("aud", aud in audiences, cloud.graph_audience, aud, "" if aud in audiences else "claims-aud-wrong")
+    )
 
     tid = str(claims.get("tid", ""))
     if _GUID.match(settings.tenant_id):
         ok = tid.lower() == settings.tenant_id.lower()
         checks.append(ClaimCheck("tid", ok, settings.tenant_id, tid, "" if ok else "claims-tid-wrong"))
     else:  # a domain was configured: the GUID is what the token says it is
-        checks.append(ClaimCheck("tid", bool(tid), f"the ID of {settings.tenant_id}", tid, "" if tid else "claims-tid-wrong"))
+        checks.append(
+            ClaimCheck("tid", bool(tid), f"the ID of {settings.tenant_id}", tid, "" if tid else "claims-tid-wrong")
+        )
 
     appid = str(claims.get("appid") or claims.get("azp") or "")
     ok = appid.lower() == settings.client_id.lower()
@@ -79,13 +83,19 @@ def check_claims(claims: dict[str, Any], settings: Settings, *, now: float | Non
     if not roles:
         checks.append(ClaimCheck("roles", False, "contains Mail.Send", "(no roles claim)", "claims-roles-missing"))
     elif "Mail.Send" not in roles:
-        checks.append(ClaimCheck("roles", False, "contains Mail.Send", ", ".join(map(str, roles)), "claims-mail-send-missing"))
+        checks.append(
+            ClaimCheck("roles", False, "contains Mail.Send", ", ".join(map(str, roles)), "claims-mail-send-missing")
+        )
     else:
         checks.append(ClaimCheck("roles", True, "contains Mail.Send", ", ".join(map(str, roles))))
 
     idtyp = str(claims.get("idtyp", ""))
     app_only = "scp" not in claims and idtyp in ("app", "")
-    checks.append(ClaimCheck("idtyp", app_only, "app (no scp claim)", idtyp or "(absent)", "" if app_only else "claims-not-app-only"))
+    checks.append(
+        ClaimCheck(
+            "idtyp", app_only, "app (no scp claim)", idtyp or "(absent)", "" if app_only else "claims-not-app-only"
+        )
+    )
 
     exp = claims.get("exp")
     try:

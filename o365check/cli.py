@@ -41,9 +41,8 @@ class _Group(click.Group):
 
 def _echo_error(exc: Exception, redactor: Any = None) -> None:
     from .diagnosis import diagnose, format_diagnosis
-    from .redact import Redactor
-
     from .errors import SettingsError
+    from .redact import Redactor
 
     redactor = redactor or Redactor()
     click.echo(redactor.text(_style("Error: ", fg="red", bold=True) + str(exc)), err=True)
@@ -84,22 +83,64 @@ def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--tenant-id", metavar="GUID|DOMAIN", help="Directory (tenant) ID. [env: AZURE_TENANT_ID]"),
         click.option("--client-id", metavar="GUID", help="Application (client) ID. [env: AZURE_CLIENT_ID]"),
-        click.option("--client-secret", metavar="VALUE", help="Client secret value; prefer the env var, options show up in process lists. [env: AZURE_CLIENT_SECRET]"),
-        click.option("--certificate", "certificate_path", metavar="PEM", help="PEM with private key and certificate. [env: AZURE_CLIENT_CERTIFICATE_PATH]"),
+        click.option(
+            "--client-secret",
+            metavar="VALUE",
+            help="Client secret value; prefer the env var, options show up in process lists. [env: AZURE_CLIENT_SECRET]",
+        ),
+        click.option(
+            "--certificate",
+            "certificate_path",
+            metavar="PEM",
+            help="PEM with private key and certificate. [env: AZURE_CLIENT_CERTIFICATE_PATH]",
+        ),
         click.option("--sender", metavar="ADDRESS", help="Mailbox the app sends as. [env: O365CHECK_SENDER]"),
-        click.option("--to", "recipient", metavar="ADDRESS", help="Recipient of the test message (default: the sender itself). [env: O365CHECK_RECIPIENT]"),
-        click.option("--cloud", type=click.Choice(["global", "usgov", "usgov-dod", "china"]), help="National cloud. [env: O365CHECK_CLOUD]"),
+        click.option(
+            "--to",
+            "recipient",
+            metavar="ADDRESS",
+            help="Recipient of the test message (default: the sender itself). [env: O365CHECK_RECIPIENT]",
+        ),
+        click.option(
+            "--cloud",
+            type=click.Choice(["global", "usgov", "usgov-dod", "china"]),
+            help="National cloud. [env: O365CHECK_CLOUD]",
+        ),
         click.option("--env-file", type=click.Path(dir_okay=False), help="A .env file with the variables above."),
-        click.option("-e", "--environment", "postman_environment", type=click.Path(dir_okay=False), help="A Postman environment file (tenant_id, client_id, client_secret, sender...)."),
-        click.option("--sandbox", "sandbox", is_flag=False, flag_value="ok", default=None, metavar="[SCENARIO]",
-                     help="Use the built-in sandbox tenant (default when no credentials are given); optionally a scenario name."),
+        click.option(
+            "-e",
+            "--environment",
+            "postman_environment",
+            type=click.Path(dir_okay=False),
+            help="A Postman environment file (tenant_id, client_id, client_secret, sender...).",
+        ),
+        click.option(
+            "--sandbox",
+            "sandbox",
+            is_flag=False,
+            flag_value="ok",
+            default=None,
+            metavar="[SCENARIO]",
+            help="Use the built-in sandbox tenant (default when no credentials are given); optionally a scenario name.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        names = ("tenant_id", "client_id", "client_secret", "certificate_path", "sender", "recipient", "cloud", "env_file", "postman_environment", "sandbox")
+        names = (
+            "tenant_id",
+            "client_id",
+            "client_secret",
+            "certificate_path",
+            "sender",
+            "recipient",
+            "cloud",
+            "env_file",
+            "postman_environment",
+            "sandbox",
+        )
         given = {name: kwargs.pop(name) for name in names}
         kwargs["settings"] = _load_settings(given)
         return command(*args, **kwargs)
@@ -128,7 +169,10 @@ def _check_scenario(name: str) -> None:
     from .sandbox import SCENARIOS
 
     if name not in SCENARIOS:
-        raise click.BadParameter(f"{name!r} is not a sandbox scenario; `o365check sandbox scenarios` lists them: {', '.join(SCENARIOS)}", param_hint="--sandbox")
+        raise click.BadParameter(
+            f"{name!r} is not a sandbox scenario; `o365check sandbox scenarios` lists them: {', '.join(SCENARIOS)}",
+            param_hint="--sandbox",
+        )
 
 
 def _configure_logging(ctx: click.Context, redactor: Any) -> None:
@@ -168,10 +212,22 @@ def _echo_step(step: Any, redactor: Any) -> None:
 @settings_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.option("--postman", is_flag=True, help="Also send the token request exactly as the guide's Postman test does.")
-@click.option("--max-wait", type=click.FloatRange(0, 600), default=10.0, show_default=True, help="Longest total wait (seconds) for Retry-After.")
-@click.option("--record", type=click.Path(dir_okay=False), help="Record every exchange to this cassette (secrets scrubbed).")
-@click.option("--replay", type=click.Path(dir_okay=False, exists=True), help="Replay this cassette with the network blocked.")
-def doctor(settings: Any, as_json: bool, postman: bool, max_wait: float, record: str | None, replay: str | None) -> None:
+@click.option(
+    "--max-wait",
+    type=click.FloatRange(0, 600),
+    default=10.0,
+    show_default=True,
+    help="Longest total wait (seconds) for Retry-After.",
+)
+@click.option(
+    "--record", type=click.Path(dir_okay=False), help="Record every exchange to this cassette (secrets scrubbed)."
+)
+@click.option(
+    "--replay", type=click.Path(dir_okay=False, exists=True), help="Replay this cassette with the network blocked."
+)
+def doctor(
+    settings: Any, as_json: bool, postman: bool, max_wait: float, record: str | None, replay: str | None
+) -> None:
     """Run the whole check: settings, tenant, token, claims, sendMail.
 
     Each step says passed, failed (with the diagnosis: why, and what to click to fix it) or skipped.
@@ -189,7 +245,11 @@ def doctor(settings: Any, as_json: bool, postman: bool, max_wait: float, record:
     target = open_target(settings, recorder=recorder)
     redactor = target.settings.redactor()
     if not as_json:
-        intro = "no credentials given: using the built-in sandbox tenant" if target.mode == "sandbox" and not settings.has_credentials and not settings.sandbox else target.label
+        intro = (
+            "no credentials given: using the built-in sandbox tenant"
+            if target.mode == "sandbox" and not settings.has_credentials and not settings.sandbox
+            else target.label
+        )
         if target.mode == "replay":
             intro = f"replaying {target.recorder.path}, network blocked"
         click.echo(f"o365check doctor: {target.label}" + (f" ({intro})" if intro != target.label else ""))
@@ -213,7 +273,11 @@ def doctor(settings: Any, as_json: bool, postman: bool, max_wait: float, record:
 
         for advice in report.advice:
             click.echo(redactor.text(_indent(_style("Note: ", fg="cyan", bold=True) + format_diagnosis(advice), 2)))
-        verdict = _style("all checks passed", fg="green", bold=True) if report.ok else _style(f"failed at step {report.failed_step.name!r}", fg="red", bold=True)
+        verdict = (
+            _style("all checks passed", fg="green", bold=True)
+            if report.ok
+            else _style(f"failed at step {report.failed_step.name!r}", fg="red", bold=True)
+        )
         click.echo(f"Result: {verdict}")
     sys.exit(report.exit_code)
 
@@ -235,7 +299,9 @@ def _recorder(record: str | None, replay: str | None, settings: Any) -> Any:
 # ---------------------------------------------------------------------------- token / send / consent-url
 @main.command()
 @settings_options
-@click.option("--postman", is_flag=True, help="Send the token request exactly as the guide's Postman test does (no MSAL).")
+@click.option(
+    "--postman", is_flag=True, help="Send the token request exactly as the guide's Postman test does (no MSAL)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def token(settings: Any, postman: bool, as_json: bool) -> None:
     """Get an app-only token and show its claims (never the token itself).
@@ -256,20 +322,46 @@ def token(settings: Any, postman: bool, as_json: bool) -> None:
     checks = check_claims(claims, target.settings)
     redactor = target.settings.redactor()
     if as_json:
-        shown = {k: claims[k] for k in ("aud", "iss", "tid", "appid", "roles", "idtyp", "exp", "iat", "ver") if k in claims}
-        click.echo(redactor.text(json.dumps({"expires_in": got.expires_in, "method": got.method, "claims": shown,
-                                             "checks": [c.__dict__ for c in checks]}, indent=2)))
+        shown = {
+            k: claims[k] for k in ("aud", "iss", "tid", "appid", "roles", "idtyp", "exp", "iat", "ver") if k in claims
+        }
+        click.echo(
+            redactor.text(
+                json.dumps(
+                    {
+                        "expires_in": got.expires_in,
+                        "method": got.method,
+                        "claims": shown,
+                        "checks": [c.__dict__ for c in checks],
+                    },
+                    indent=2,
+                )
+            )
+        )
     else:
-        click.echo(f"Token received through {got.method} ({target.label}); expires in {got.expires_in} s. The token itself is not shown.")
+        click.echo(
+            f"Token received through {got.method} ({target.label}); expires in {got.expires_in} s. The token itself is not shown."
+        )
         for check in checks:
             mark, colour = MARKS["passed" if check.passed else "failed"]
-            click.echo(redactor.text(f"{_style(f'[{mark}]', fg=colour)} {check.claim:<6} {check.actual}" + ("" if check.passed else f" (expected {check.expected})")))
+            click.echo(
+                redactor.text(
+                    f"{_style(f'[{mark}]', fg=colour)} {check.claim:<6} {check.actual}"
+                    + ("" if check.passed else f" (expected {check.expected})")
+                )
+            )
     sys.exit(0 if all(c.passed for c in checks) else 1)
 
 
 @main.command()
 @settings_options
-@click.option("--max-wait", type=click.FloatRange(0, 600), default=10.0, show_default=True, help="Longest total wait (seconds) for Retry-After.")
+@click.option(
+    "--max-wait",
+    type=click.FloatRange(0, 600),
+    default=10.0,
+    show_default=True,
+    help="Longest total wait (seconds) for Retry-After.",
+)
 def send(settings: Any, max_wait: float) -> None:
     """Send the test message as the sender (to itself unless --to is given).
 
@@ -287,8 +379,16 @@ def send(settings: Any, max_wait: float) -> None:
     with target.session:
         got = acquire_app_token(target.settings, target.session)
         to = target.settings.effective_recipient
-        result = send_mail(target.session, target.settings, got.access_token, build_test_message(target.settings.sender, to), max_wait=max_wait)
-    click.echo(f"Graph accepted the test message from {target.settings.sender} to {to} (HTTP {result.status}; request-id {result.request_id}).")
+        result = send_mail(
+            target.session,
+            target.settings,
+            got.access_token,
+            build_test_message(target.settings.sender, to),
+            max_wait=max_wait,
+        )
+    click.echo(
+        f"Graph accepted the test message from {target.settings.sender} to {to} (HTTP {result.status}; request-id {result.request_id})."
+    )
     if target.sandbox is not None:
         click.echo(f"The sandbox outbox now holds {len(target.sandbox.outbox)} message(s).")
 
@@ -305,12 +405,16 @@ def consent_url(settings: Any, redirect_uri: str | None) -> None:
     """
     from .consent import admin_consent_url
 
-    problems = [p for p in settings.problems() if p.severity == "error" and p.code.startswith(("tenant", "client-id", "cloud"))]
+    problems = [
+        p for p in settings.problems() if p.severity == "error" and p.code.startswith(("tenant", "client-id", "cloud"))
+    ]
     if problems:
         from .errors import SettingsError
 
         raise SettingsError(problems)
-    click.echo(admin_consent_url(settings.tenant_id, settings.client_id, cloud=settings.cloud, redirect_uri=redirect_uri))
+    click.echo(
+        admin_consent_url(settings.tenant_id, settings.client_id, cloud=settings.cloud, redirect_uri=redirect_uri)
+    )
 
 
 @main.command("scope-mailboxes")
@@ -328,10 +432,15 @@ def scope_mailboxes(settings: Any, group: str, service_principal_id: str) -> Non
     """
     from .consent import mailbox_scoping
 
-    scoping = mailbox_scoping(settings.client_id, settings.sender, group=group, service_principal_id=service_principal_id)
+    scoping = mailbox_scoping(
+        settings.client_id, settings.sender, group=group, service_principal_id=service_principal_id
+    )
     click.echo(scoping.explanation)
-    for title, commands in (("Application access policy (Exchange Online PowerShell)", scoping.access_policy),
-                            ("RBAC for Applications (Exchange Online PowerShell)", scoping.rbac), ("Verify", scoping.verify)):
+    for title, commands in (
+        ("Application access policy (Exchange Online PowerShell)", scoping.access_policy),
+        ("RBAC for Applications (Exchange Online PowerShell)", scoping.rbac),
+        ("Verify", scoping.verify),
+    ):
         click.echo(f"\n# {title}")
         for command in commands:
             click.echo(command)
@@ -345,7 +454,13 @@ def cassette() -> None:
 
 @cassette.command("check")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--canary", "canaries", multiple=True, metavar="VALUE", help="A value that must not appear (a test secret or token); repeatable.")
+@click.option(
+    "--canary",
+    "canaries",
+    multiple=True,
+    metavar="VALUE",
+    help="A value that must not appear (a test secret or token); repeatable.",
+)
 def cassette_check(files: tuple[str, ...], canaries: tuple[str, ...]) -> None:
     """Find anything secret-looking: a JWT, a Bearer/Basic value or a client_secret/client_assertion/token
     value other than the placeholder, a cookie, a --canary value. Prints FILE:LINE and what (never the value).
@@ -404,7 +519,9 @@ def sandbox_scenarios() -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port on 127.0.0.1 (0 picks a free one).")
 @click.option("--scenario", default="ok", show_default=True, help="Scenario name (see `o365check sandbox scenarios`).")
 @click.option("--tls", is_flag=True, help="Serve HTTPS with a generated local CA (its path is printed).")
-@click.option("--environment-out", type=click.Path(dir_okay=False), help="Write a Postman environment for Newman/Postman.")
+@click.option(
+    "--environment-out", type=click.Path(dir_okay=False), help="Write a Postman environment for Newman/Postman."
+)
 def sandbox_serve(port: int, scenario: str, tls: bool, environment_out: str | None) -> None:
     """Serve the identity platform and Graph paths of the sandbox on one loopback port.
 
@@ -419,7 +536,9 @@ def sandbox_serve(port: int, scenario: str, tls: bool, environment_out: str | No
     from .sandbox import SCENARIOS, Sandbox
 
     if scenario not in SCENARIOS:
-        raise click.BadParameter(f"{scenario!r} is not a scenario; use one of: {', '.join(SCENARIOS)}", param_hint="--scenario")
+        raise click.BadParameter(
+            f"{scenario!r} is not a scenario; use one of: {', '.join(SCENARIOS)}", param_hint="--scenario"
+        )
     box = Sandbox(scenario)
     try:
         server = box.serve(port=port, tls=tls)
@@ -476,7 +595,9 @@ def sandbox_outbox(url: str, as_json: bool) -> None:
     click.echo(f"{len(messages)} message(s) accepted")
     for number, message in enumerate(messages, 1):
         to = ", ".join(message.get("to") or [])
-        click.echo(f"{number}. {message.get('received_at', '')}  from {message.get('sender', '')} to {to}: {message.get('subject', '')}")
+        click.echo(
+            f"{number}. {message.get('received_at', '')}  from {message.get('sender', '')} to {to}: {message.get('subject', '')}"
+        )
 
 
 # ---------------------------------------------------------------------------- run (Postman collections)
@@ -494,16 +615,30 @@ def sandbox_outbox(url: str, as_json: bool) -> None:
 @click.option("--timeout-script", type=click.IntRange(1), help="Timeout for each script (ms).")
 @click.option("-k", "--insecure", is_flag=True, help="Do not verify TLS certificates.")
 @click.option("--ca-cert", type=click.Path(dir_okay=False, exists=True), help="CA bundle to trust (PEM).")
-@click.option("--sandbox", is_flag=False, flag_value="ok", default=None, metavar="[SCENARIO]",
-              help="Route the Microsoft hosts to the built-in sandbox (scenario 'ok' if none given).")
-@click.option("--export-environment", type=click.Path(dir_okay=False), help="Write the final environment here (secrets masked).")
+@click.option(
+    "--sandbox",
+    is_flag=False,
+    flag_value="ok",
+    default=None,
+    metavar="[SCENARIO]",
+    help="Route the Microsoft hosts to the built-in sandbox (scenario 'ok' if none given).",
+)
+@click.option(
+    "--export-environment", type=click.Path(dir_okay=False), help="Write the final environment here (secrets masked)."
+)
 @click.option("--export-secrets", is_flag=True, help="With --export-environment: write secrets unmasked.")
 @click.option("-r", "--reporters", default="cli", show_default=True, help="Comma-separated: cli,json,junit.")
 @click.option("--reporter-json-export", type=click.Path(dir_okay=False), help="Path of the JSON report.")
 @click.option("--reporter-junit-export", type=click.Path(dir_okay=False), help="Path of the JUnit report.")
-@click.option("--env-var", "env_vars", multiple=True, metavar="KEY=VALUE", help="Set an environment variable; repeatable.")
-@click.option("--global-var", "global_vars", multiple=True, metavar="KEY=VALUE", help="Set a global variable; repeatable.")
-@click.option("--allow-secret-to", multiple=True, metavar="HOST", help="Allow secrets to be sent to this host; repeatable.")
+@click.option(
+    "--env-var", "env_vars", multiple=True, metavar="KEY=VALUE", help="Set an environment variable; repeatable."
+)
+@click.option(
+    "--global-var", "global_vars", multiple=True, metavar="KEY=VALUE", help="Set a global variable; repeatable."
+)
+@click.option(
+    "--allow-secret-to", multiple=True, metavar="HOST", help="Allow secrets to be sent to this host; repeatable."
+)
 @click.option("--record", type=click.Path(dir_okay=False), help="Record every exchange to this cassette.")
 @click.option("--replay", type=click.Path(dir_okay=False), help="Replay this cassette with the network blocked.")
 @click.option("--no-color", is_flag=True, help="No colours in the console report.")

@@ -49,9 +49,23 @@ CLOUDS: dict[str, Cloud] = {
     c.name: c
     for c in (
         Cloud("global", "Global (incl. GCC)", "login.microsoftonline.com", "graph.microsoft.com", "portal.azure.com"),
-        Cloud("usgov", "US Government L4 (GCC High)", "login.microsoftonline.us", "graph.microsoft.us", "portal.azure.us"),
-        Cloud("usgov-dod", "US Government L5 (DoD)", "login.microsoftonline.us", "dod-graph.microsoft.us", "portal.azure.us"),
-        Cloud("china", "China (21Vianet)", "login.partner.microsoftonline.cn", "microsoftgraph.chinacloudapi.cn", "portal.azure.cn"),
+        Cloud(
+            "usgov", "US Government L4 (GCC High)", "login.microsoftonline.us", "graph.microsoft.us", "portal.azure.us"
+        ),
+        Cloud(
+            "usgov-dod",
+            "US Government L5 (DoD)",
+            "login.microsoftonline.us",
+            "dod-graph.microsoft.us",
+            "portal.azure.us",
+        ),
+        Cloud(
+            "china",
+            "China (21Vianet)",
+            "login.partner.microsoftonline.cn",
+            "microsoftgraph.chinacloudapi.cn",
+            "portal.azure.cn",
+        ),
     )
 }
 
@@ -59,8 +73,14 @@ CLOUDS: dict[str, Cloud] = {
 # receive a client secret; nothing else may.
 IDENTITY_HOSTS: frozenset[str] = frozenset(
     {c.login_host for c in CLOUDS.values()}
-    | {"login.windows.net", "login.microsoft.com", "sts.windows.net", "login.chinacloudapi.cn",
-       "login.usgovcloudapi.net", "login-us.microsoftonline.com"}
+    | {
+        "login.windows.net",
+        "login.microsoft.com",
+        "sts.windows.net",
+        "login.chinacloudapi.cn",
+        "login.usgovcloudapi.net",
+        "login-us.microsoftonline.com",
+    }
 )
 GRAPH_HOSTS: frozenset[str] = frozenset(c.graph_host for c in CLOUDS.values())
 MICROSOFT_HOSTS: frozenset[str] = IDENTITY_HOSTS | GRAPH_HOSTS

@@ -42,9 +42,7 @@ def _quote_opath(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def admin_consent_url(
-    tenant: str, client_id: str, *, cloud: str = "global", redirect_uri: str | None = None
-) -> str:
+def admin_consent_url(tenant: str, client_id: str, *, cloud: str = "global", redirect_uri: str | None = None) -> str:
     """The admin-consent URL the portal's "Grant admin consent" builds, for this cloud's login host.
 
     ``https://<login host>/<tenant>/adminconsent?client_id=<id>`` (+ ``&redirect_uri=...``),
@@ -112,9 +110,13 @@ def mailbox_scoping(
     scope = quote_powershell(name)
     if group:
         # MemberOfGroup takes the group's distinguished name; Get-Group prints it (reference §6.2).
-        scope_filter = f"-RecipientRestrictionFilter \"MemberOfGroup -eq '$((Get-Group {scope_group}).DistinguishedName)'\""
+        scope_filter = (
+            f"-RecipientRestrictionFilter \"MemberOfGroup -eq '$((Get-Group {scope_group}).DistinguishedName)'\""
+        )
     elif sender:
-        scope_filter = "-RecipientRestrictionFilter " + quote_powershell(f"PrimarySmtpAddress -eq {_quote_opath(sender)}")
+        scope_filter = "-RecipientRestrictionFilter " + quote_powershell(
+            f"PrimarySmtpAddress -eq {_quote_opath(sender)}"
+        )
     else:
         scope_filter = "-RecipientRestrictionFilter \"PrimarySmtpAddress -eq '<sender-mailbox>'\""
 

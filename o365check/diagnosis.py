@@ -97,8 +97,9 @@ def _template_values(ctx: DiagnosisContext, extra: dict[str, str]) -> _Fill:
     return values
 
 
-def _build(entry: Entry, ctx: DiagnosisContext, code: str, details: list[tuple[str, str]],
-           extra: dict[str, str] | None = None) -> Diagnosis:
+def _build(
+    entry: Entry, ctx: DiagnosisContext, code: str, details: list[tuple[str, str]], extra: dict[str, str] | None = None
+) -> Diagnosis:
     values = _template_values(ctx, {"code": code, **(extra or {})})
     kept = tuple((name, _REDACT.text(str(value))) for name, value in details if value not in (None, ""))
     return Diagnosis(
@@ -124,14 +125,21 @@ def _first_line(description: str) -> str:
 def _diagnose_token_error(err: TokenError, ctx: DiagnosisContext) -> Diagnosis:
     code = err.error_code
     details = [
-        ("Error", err.error), ("Message", _first_line(err.description)),
-        ("HTTP status", str(err.status or "")), ("Trace ID", err.trace_id),
-        ("Correlation ID", err.correlation_id), ("Timestamp", err.timestamp), ("Host", err.host),
+        ("Error", err.error),
+        ("Message", _first_line(err.description)),
+        ("HTTP status", str(err.status or "")),
+        ("Trace ID", err.trace_id),
+        ("Correlation ID", err.correlation_id),
+        ("Timestamp", err.timestamp),
+        ("Host", err.host),
     ]
     entry = AADSTS.get(err.aadsts) if err.aadsts is not None else None  # keyed on error_codes[0], §1.3
     if entry is None:
-        page = err.error_uri or (f"https://login.microsoftonline.com/error?code={err.aadsts}" if err.aadsts else
-                                 FALLBACKS["aadsts-unknown"].reference)
+        page = err.error_uri or (
+            f"https://login.microsoftonline.com/error?code={err.aadsts}"
+            if err.aadsts
+            else FALLBACKS["aadsts-unknown"].reference
+        )
         return _build(FALLBACKS["aadsts-unknown"], ctx, code or "unknown", details, {"error_page": page})
     return _build(entry, ctx, code, details)
 
@@ -152,11 +160,17 @@ def _graph_entry_key(err: GraphError) -> str | None:
 
 def _diagnose_graph_error(err: GraphError, ctx: DiagnosisContext) -> Diagnosis:
     details = [
-        ("Message", err.message), ("HTTP status", str(err.status or "")), ("Request ID", err.request_id),
-        ("Client request ID", err.client_request_id), ("Date", err.date),
-        ("Retry-After", "" if err.retry_after is None else f"{err.retry_after:g} s"), ("URL", err.url),
+        ("Message", err.message),
+        ("HTTP status", str(err.status or "")),
+        ("Request ID", err.request_id),
+        ("Client request ID", err.client_request_id),
+        ("Date", err.date),
+        ("Retry-After", "" if err.retry_after is None else f"{err.retry_after:g} s"),
+        ("URL", err.url),
     ]
-    retry = {"retry_after": "none given: start with a few seconds" if err.retry_after is None else f"{err.retry_after:g} s"}
+    retry = {
+        "retry_after": "none given: start with a few seconds" if err.retry_after is None else f"{err.retry_after:g} s"
+    }
     key = _graph_entry_key(err)
     entry = GRAPH[key] if key else FALLBACKS["graph-unknown"]
     return _build(entry, ctx, err.code or f"HTTP {err.status}", details, retry)
@@ -168,8 +182,12 @@ def _diagnose_problem(problem: Problem, ctx: DiagnosisContext) -> Diagnosis:
     details = [("Field", problem.field), ("Value", value), ("Problem", f"{problem.message}. {problem.fix}")]
     entry = FINDINGS.get(problem.code)
     if entry is None:  # a finding we have no entry for: its own message and fix are the advice
-        entry = Entry(_literal(f"{problem.field} {problem.message}"), _literal(problem.message),
-                      (_literal(problem.fix),) if problem.fix else (), FALLBACKS["settings-several"].reference)
+        entry = Entry(
+            _literal(f"{problem.field} {problem.message}"),
+            _literal(problem.message),
+            (_literal(problem.fix),) if problem.fix else (),
+            FALLBACKS["settings-several"].reference,
+        )
     return _build(entry, ctx, problem.code, details)
 
 
@@ -207,8 +225,13 @@ def diagnose(subject: object, context: DiagnosisContext | None = None) -> Diagno
         if subject.token_error is not None:
             return _diagnose_token_error(subject.token_error, ctx)
         details = [("Tenant", subject.tenant), ("Host", subject.host), ("HTTP status", str(subject.status or ""))]
-        return _build(FALLBACKS["discovery-failed"], ctx, "discovery-failed", details,
-                      {"host": subject.host, "tenant": subject.tenant})
+        return _build(
+            FALLBACKS["discovery-failed"],
+            ctx,
+            "discovery-failed",
+            details,
+            {"host": subject.host, "tenant": subject.tenant},
+        )
     if isinstance(subject, GraphError):
         return _diagnose_graph_error(subject, ctx)
     if isinstance(subject, Problem):
@@ -216,13 +239,22 @@ def diagnose(subject: object, context: DiagnosisContext | None = None) -> Diagno
     if isinstance(subject, SettingsError):
         return _diagnose_settings_error(subject, ctx)
     if isinstance(subject, ServiceUnreachableError):
-        return _build(FINDINGS["service-unreachable"], ctx, "service-unreachable",
-                      [("Host", subject.host), ("Reason", subject.reason)],
-                      {"host": subject.host, "reason": _REDACT.text(subject.reason)})
+        return _build(
+            FINDINGS["service-unreachable"],
+            ctx,
+            "service-unreachable",
+            [("Host", subject.host), ("Reason", subject.reason)],
+            {"host": subject.host, "reason": _REDACT.text(subject.reason)},
+        )
     if isinstance(subject, AmbiguousSendError):
         sender_ctx = ctx if ctx.sender else DiagnosisContext(ctx.tenant, ctx.client_id, subject.sender, ctx.cloud)
-        return _build(FINDINGS["send-ambiguous"], sender_ctx, "send-ambiguous",
-                      [("Sender", subject.sender), ("Reason", subject.reason)], {"reason": _REDACT.text(subject.reason)})
+        return _build(
+            FINDINGS["send-ambiguous"],
+            sender_ctx,
+            "send-ambiguous",
+            [("Sender", subject.sender), ("Reason", subject.reason)],
+            {"reason": _REDACT.text(subject.reason)},
+        )
     if isinstance(subject, str):
         return _diagnose_finding(subject.strip(), ctx)
     return _diagnose_other(subject, ctx)

@@ -42,7 +42,13 @@ STEP_TITLES = {
     "claims": "Token claims: audience, tenant, app, Mail.Send role, expiry",
     "send": "Graph sendMail of a test message",
 }
-NEEDS = {"discovery": "settings", "token": "discovery", "postman-token": "discovery", "claims": "token", "send": "token"}
+NEEDS = {
+    "discovery": "settings",
+    "token": "discovery",
+    "postman-token": "discovery",
+    "claims": "token",
+    "send": "token",
+}
 
 
 @dataclass(frozen=True)
@@ -115,7 +121,9 @@ class DoctorReport:
 
 
 def _context(settings: Settings) -> DiagnosisContext:
-    return DiagnosisContext(tenant=settings.tenant_id, client_id=settings.client_id, sender=settings.sender, cloud=settings.cloud)
+    return DiagnosisContext(
+        tenant=settings.tenant_id, client_id=settings.client_id, sender=settings.sender, cloud=settings.cloud
+    )
 
 
 def _failed(name: str, error: Exception, settings: Settings, summary: str = "") -> StepResult:
@@ -123,23 +131,49 @@ def _failed(name: str, error: Exception, settings: Settings, summary: str = "") 
     exit_code = getattr(error, "exit_code", 1)
     details: list[tuple[str, str]] = []
     if isinstance(error, TokenError):
-        details += [(k, v) for k, v in (("HTTP status", str(error.status or "")), ("Trace ID", error.trace_id),
-                                        ("Correlation ID", error.correlation_id), ("Timestamp", error.timestamp)) if v]
+        details += [
+            (k, v)
+            for k, v in (
+                ("HTTP status", str(error.status or "")),
+                ("Trace ID", error.trace_id),
+                ("Correlation ID", error.correlation_id),
+                ("Timestamp", error.timestamp),
+            )
+            if v
+        ]
     if isinstance(error, GraphError):
-        details += [(k, v) for k, v in (("HTTP status", str(error.status)), ("Request ID", error.request_id),
-                                        ("Client request ID", error.client_request_id), ("Date", error.date)) if v]
+        details += [
+            (k, v)
+            for k, v in (
+                ("HTTP status", str(error.status)),
+                ("Request ID", error.request_id),
+                ("Client request ID", error.client_request_id),
+                ("Date", error.date),
+            )
+            if v
+        ]
     waited = sum(getattr(error, "waits", ()) or ())
     if waited:
         details.append(("Waited (Retry-After)", f"{waited:g} s"))
-    return StepResult(name, "failed", summary or str(error), code, diagnose(error, _context(settings)), tuple(details),
-                      waited=waited, exit_code=exit_code if exit_code in (2, 3) else 1)
+    return StepResult(
+        name,
+        "failed",
+        summary or str(error),
+        code,
+        diagnose(error, _context(settings)),
+        tuple(details),
+        waited=waited,
+        exit_code=exit_code if exit_code in (2, 3) else 1,
+    )
 
 
 def _skipped(name: str, because: str) -> StepResult:
     return StepResult(name, "skipped", f"skipped: step {because!r} did not pass")
 
 
-def _with_retry_after(call: Callable[[], AppToken], max_wait: float, sleep: Callable[[float], None]) -> tuple[AppToken, float]:
+def _with_retry_after(
+    call: Callable[[], AppToken], max_wait: float, sleep: Callable[[float], None]
+) -> tuple[AppToken, float]:
     """Token requests are safe to repeat: honour Retry-After on 429/503 within ``max_wait``."""
     waited = 0.0
     while True:
@@ -177,13 +211,28 @@ def run_doctor(
         warnings = settings.validate()
     except SettingsError as exc:
         errors = [p for p in exc.problems if p.severity == "error"]
-        yield ran(StepResult("settings", "failed", f"{len(errors)} setting(s) need fixing", errors[0].code,
-                             diagnose(errors[0], _context(settings)),
-                             tuple((p.field, f"{p.message}: {p.value}" if p.value else p.message) for p in exc.problems),
-                             tuple(diagnose(p, _context(settings)) for p in exc.problems[1:]), exit_code=2))
+        yield ran(
+            StepResult(
+                "settings",
+                "failed",
+                f"{len(errors)} setting(s) need fixing",
+                errors[0].code,
+                diagnose(errors[0], _context(settings)),
+                tuple((p.field, f"{p.message}: {p.value}" if p.value else p.message) for p in exc.problems),
+                tuple(diagnose(p, _context(settings)) for p in exc.problems[1:]),
+                exit_code=2,
+            )
+        )
     else:
-        yield ran(StepResult("settings", "passed", "every value is present and well-formed" + (f" ({len(warnings)} warning(s))" if warnings else ""),
-                             details=_settings_details(settings), warnings=tuple(diagnose(w, _context(settings)) for w in warnings)))
+        yield ran(
+            StepResult(
+                "settings",
+                "passed",
+                "every value is present and well-formed" + (f" ({len(warnings)} warning(s))" if warnings else ""),
+                details=_settings_details(settings),
+                warnings=tuple(diagnose(w, _context(settings)) for w in warnings),
+            )
+        )
 
     # 2. tenant discovery
     if "settings" not in passed:
@@ -196,8 +245,17 @@ def run_doctor(
         except O365CheckError as exc:
             yield ran(_failed("discovery", exc, settings))
         else:
-            yield ran(StepResult("discovery", "passed", f"token endpoint {config['token_endpoint']}",
-                                 details=(("Issuer", str(config.get("issuer", ""))), ("Graph host", str(config.get("msgraph_host", ""))))))
+            yield ran(
+                StepResult(
+                    "discovery",
+                    "passed",
+                    f"token endpoint {config['token_endpoint']}",
+                    details=(
+                        ("Issuer", str(config.get("issuer", ""))),
+                        ("Graph host", str(config.get("msgraph_host", ""))),
+                    ),
+                )
+            )
 
     # 3. token (MSAL), and optionally the Postman-style request
     token: AppToken | None = None
@@ -213,8 +271,15 @@ def run_doctor(
             yield ran(_failed(name, exc, settings))
             continue
         token = token or got
-        yield ran(StepResult(name, "passed", f"{got.token_type} token, expires in {got.expires_in} s ({got.token_source})",
-                             details=(("Method", got.method), ("Token", "received (not shown)")), waited=waited))
+        yield ran(
+            StepResult(
+                name,
+                "passed",
+                f"{got.token_type} token, expires in {got.expires_in} s ({got.token_source})",
+                details=(("Method", got.method), ("Token", "received (not shown)")),
+                waited=waited,
+            )
+        )
 
     # 4. claims
     if token is None:
@@ -239,40 +304,76 @@ def _discovery_failed(error: DiscoveryError, settings: Settings, session: reques
         return result
     from .clouds import CLOUDS
 
-    hint = (f"The tenant {settings.tenant_id!r} exists in the {CLOUDS[other].title} cloud, not in {CLOUDS[settings.cloud].title}: "
-            f"set O365CHECK_CLOUD={other} (or --cloud {other}).")
+    hint = (
+        f"The tenant {settings.tenant_id!r} exists in the {CLOUDS[other].title} cloud, not in {CLOUDS[settings.cloud].title}: "
+        f"set O365CHECK_CLOUD={other} (or --cloud {other})."
+    )
     diagnosis = replace(result.diagnosis, fixes=(hint, *result.diagnosis.fixes)) if result.diagnosis else None
-    return replace(result, summary=f"{result.summary}. {hint}", diagnosis=diagnosis, details=(*result.details, ("Found in cloud", other)))
+    return replace(
+        result,
+        summary=f"{result.summary}. {hint}",
+        diagnosis=diagnosis,
+        details=(*result.details, ("Found in cloud", other)),
+    )
 
 
 def _settings_details(settings: Settings) -> tuple[tuple[str, str], ...]:
     credential = "client secret (not shown)" if settings.client_secret else f"certificate {settings.certificate_path}"
-    return (("Tenant", settings.tenant_id), ("Client ID", settings.client_id), ("Credential", credential),
-            ("Sender", settings.sender), ("Recipient", settings.effective_recipient), ("Cloud", settings.cloud))
+    return (
+        ("Tenant", settings.tenant_id),
+        ("Client ID", settings.client_id),
+        ("Credential", credential),
+        ("Sender", settings.sender),
+        ("Recipient", settings.effective_recipient),
+        ("Cloud", settings.cloud),
+    )
 
 
 def _claims_step(token: AppToken, settings: Settings) -> StepResult:
     try:
         claims = read_unverified_claims(token.access_token.reveal())
     except ValueError as exc:
-        return StepResult("claims", "failed", str(exc), "claims-unreadable", diagnose("claims-unreadable", _context(settings)))
+        return StepResult(
+            "claims", "failed", str(exc), "claims-unreadable", diagnose("claims-unreadable", _context(settings))
+        )
     checks = check_claims(claims, settings)
     details = tuple((c.claim, f"{c.actual} ({'ok' if c.passed else 'expected ' + c.expected})") for c in checks)
     failed = [c for c in checks if not c.passed]
     if not failed:
-        return StepResult("claims", "passed", "audience, tenant, app, Mail.Send role and expiry are as expected", details=details)
+        return StepResult(
+            "claims", "passed", "audience, tenant, app, Mail.Send role and expiry are as expected", details=details
+        )
     first = failed[0]
-    return StepResult("claims", "failed", f"{first.claim}: {first.actual} (expected {first.expected})", first.code,
-                      diagnose(first.code, _context(settings)), details,
-                      tuple(diagnose(c.code, _context(settings)) for c in failed[1:]))
+    return StepResult(
+        "claims",
+        "failed",
+        f"{first.claim}: {first.actual} (expected {first.expected})",
+        first.code,
+        diagnose(first.code, _context(settings)),
+        details,
+        tuple(diagnose(c.code, _context(settings)) for c in failed[1:]),
+    )
 
 
-def _send_step(token: AppToken, settings: Settings, session: requests.Session, sandbox: Any,
-               max_wait: float, sleep: Callable[[float], None]) -> StepResult:
+def _send_step(
+    token: AppToken,
+    settings: Settings,
+    session: requests.Session,
+    sandbox: Any,
+    max_wait: float,
+    sleep: Callable[[float], None],
+) -> StepResult:
     to = settings.effective_recipient
     before = len(sandbox.outbox) if sandbox is not None else 0
     try:
-        result = send_mail(session, settings, token.access_token, build_test_message(settings.sender, to), max_wait=max_wait, sleep=sleep)
+        result = send_mail(
+            session,
+            settings,
+            token.access_token,
+            build_test_message(settings.sender, to),
+            max_wait=max_wait,
+            sleep=sleep,
+        )
     except AmbiguousSendError as exc:
         return StepResult("send", "failed", str(exc), "send-ambiguous", diagnose(exc, _context(settings)), exit_code=3)
     except ServiceUnreachableError as exc:
@@ -283,20 +384,29 @@ def _send_step(token: AppToken, settings: Settings, session: requests.Session, s
         if exc.status in RETRYABLE_STATUSES and exc.retry_after is not None and exc.retry_after > max_wait - sum(waits):
             summary += f" (Retry-After {exc.retry_after:g} s is longer than the {max_wait:g} s this check waits)"
         return _failed("send", exc, settings, summary)
-    details = [("Graph status", f"{result.status} Accepted"), ("To", to), ("Request ID", result.request_id),
-               ("Client request ID", result.client_request_id)]
+    details = [
+        ("Graph status", f"{result.status} Accepted"),
+        ("To", to),
+        ("Request ID", result.request_id),
+        ("Client request ID", result.client_request_id),
+    ]
     if result.waits:
         details.append(("Waited (Retry-After)", " + ".join(f"{w:g} s" for w in result.waits)))
     if sandbox is not None:
         landed = len(sandbox.outbox) - before
         details.append(("Sandbox outbox", f"{landed} new message(s), {len(sandbox.outbox)} in all"))
-    return StepResult("send", "passed", f"accepted for delivery to {to} (202; accepted is not yet delivered)",
-                      details=tuple(details), waited=result.waited)
+    return StepResult(
+        "send",
+        "passed",
+        f"accepted for delivery to {to} (202; accepted is not yet delivered)",
+        details=tuple(details),
+        waited=result.waited,
+    )
 
 
 def build_report(settings: Settings, steps: list[StepResult], target: str) -> DoctorReport:
     """The report of a finished run, with advice: Mail.Send is tenant-wide unless scoped."""
-    report = DoctorReport(target, {k: v for k, v in _settings_details(settings)}, list(steps))
+    report = DoctorReport(target, dict(_settings_details(settings)), list(steps))
     claims = next((s for s in steps if s.name == "claims"), None)
     if claims is not None and claims.status == "passed":
         report.advice.append(diagnose("mail-send-tenant-wide", _context(settings)))

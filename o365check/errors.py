@@ -229,8 +229,14 @@ class TokenError(ServiceError):
 class DiscoveryError(ServiceError):
     """Tenant discovery (the OpenID configuration request) failed."""
 
-    def __init__(self, tenant: str, host: str, status: int | None, token_error: TokenError | None = None,
-                 retry_after: float | None = None):
+    def __init__(
+        self,
+        tenant: str,
+        host: str,
+        status: int | None,
+        token_error: TokenError | None = None,
+        retry_after: float | None = None,
+    ):
         self.tenant, self.host, self.status, self.token_error = tenant, host, status, token_error
         self.retry_after = retry_after
         detail = f": {token_error}" if token_error else ""
@@ -266,8 +272,17 @@ class GraphError(ServiceError):
         return self.code
 
     @staticmethod
-    def from_body(status: int, body: Any, *, reason: str = "", text: str = "", request_id: str = "",
-                  client_request_id: str = "", retry_after: float | None = None, url: str = "") -> GraphError:
+    def from_body(
+        status: int,
+        body: Any,
+        *,
+        reason: str = "",
+        text: str = "",
+        request_id: str = "",
+        client_request_id: str = "",
+        retry_after: float | None = None,
+        url: str = "",
+    ) -> GraphError:
         """The GraphError subclass for ``status`` from Graph's error JSON (reference §4.2 shape).
 
         ``reason``/``text`` stand in when the body is not Graph's (a proxy's HTML page, say); the

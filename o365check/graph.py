@@ -55,10 +55,16 @@ def _graph_error(response: requests.Response, url: str) -> GraphError:
         body = response.json()
     except ValueError:
         body = None
-    return GraphError.from_body(response.status_code, body, reason=response.reason or "", text=response.text or "",
-                                request_id=response.headers.get("request-id", ""),
-                                client_request_id=response.headers.get("client-request-id", ""),
-                                retry_after=retry_after_seconds(response), url=url)
+    return GraphError.from_body(
+        response.status_code,
+        body,
+        reason=response.reason or "",
+        text=response.text or "",
+        request_id=response.headers.get("request-id", ""),
+        client_request_id=response.headers.get("client-request-id", ""),
+        retry_after=retry_after_seconds(response),
+        url=url,
+    )
 
 
 def send_mail(
@@ -86,7 +92,11 @@ def send_mail(
             response = session.post(url, json=payload, headers=headers)
         except requests.RequestException as exc:
             if went_out(exc):
-                reason = "no answer came back in time" if isinstance(exc, requests.Timeout) else "the connection was dropped before the answer"
+                reason = (
+                    "no answer came back in time"
+                    if isinstance(exc, requests.Timeout)
+                    else "the connection was dropped before the answer"
+                )
                 raise AmbiguousSendError(settings.sender, reason) from None
             raise describe_connection_error(exc, url) from None
         if response.status_code == 202:

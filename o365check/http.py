@@ -47,7 +47,9 @@ class _TimeoutAdapter(HTTPAdapter):
 
     def __init__(self, timeout: tuple[float, float] | float):
         self._timeout = timeout
-        super().__init__(max_retries=Retry(total=2, connect=2, read=0, status=0, other=0, redirect=0, raise_on_status=False))
+        super().__init__(
+            max_retries=Retry(total=2, connect=2, read=0, status=0, other=0, redirect=0, raise_on_status=False)
+        )
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if kwargs.get("timeout") is None:
@@ -68,8 +70,18 @@ class _Session(requests.Session):
 
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict[str, Any]:
         parts = requests.utils.urlparse(url)
-        key = (parts.scheme, parts.netloc, tuple(sorted((proxies or {}).items())), stream, verify, cert,
-               self.verify, self.cert, self.trust_env, tuple(sorted(self.proxies.items())))
+        key = (
+            parts.scheme,
+            parts.netloc,
+            tuple(sorted((proxies or {}).items())),
+            stream,
+            verify,
+            cert,
+            self.verify,
+            self.cert,
+            self.trust_env,
+            tuple(sorted(self.proxies.items())),
+        )
         cached = self._environment_settings.get(key)
         if cached is None:
             cached = super().merge_environment_settings(url, proxies, stream, verify, cert)
@@ -107,11 +119,22 @@ def _log_exchange(response: requests.Response, *args: Any, **kwargs: Any) -> req
     """Debug log of every exchange; the CLI's log handler masks secrets (redact.RedactingFilter)."""
     if log.isEnabledFor(logging.DEBUG):
         request = response.request
-        log.debug("%s %s -> %s %s (%d bytes, %.0f ms)", request.method, request.url, response.status_code,
-                  response.reason, len(response.content or b""), response.elapsed.total_seconds() * 1000)
+        log.debug(
+            "%s %s -> %s %s (%d bytes, %.0f ms)",
+            request.method,
+            request.url,
+            response.status_code,
+            response.reason,
+            len(response.content or b""),
+            response.elapsed.total_seconds() * 1000,
+        )
         # Masked here too (by name and pattern), for library users whose log handlers do not redact.
         body = request.body.decode("utf-8", "replace") if isinstance(request.body, bytes) else request.body
-        log.debug("request headers: %s; body: %s", _PATTERN_REDACTOR.data(dict(request.headers)), _PATTERN_REDACTOR.text(body or ""))
+        log.debug(
+            "request headers: %s; body: %s",
+            _PATTERN_REDACTOR.data(dict(request.headers)),
+            _PATTERN_REDACTOR.text(body or ""),
+        )
     return response
 
 
@@ -137,8 +160,13 @@ def went_out(exc: requests.RequestException) -> bool:
     text = repr(exc)
     if any(m in text for m in ("RemoteDisconnected", "Connection aborted", "ConnectionResetError", "ProtocolError")):
         return True
-    never_sent = ("NewConnectionError", "NameResolutionError", "Failed to resolve", "Connection refused",
-                  "ConnectionRefusedError")
+    never_sent = (
+        "NewConnectionError",
+        "NameResolutionError",
+        "Failed to resolve",
+        "Connection refused",
+        "ConnectionRefusedError",
+    )
     return not any(m in text for m in never_sent)
 
 

@@ -26,8 +26,10 @@ __all__ = ["mask_notebook", "reported_exit_code", "run_support_notebook", "write
 def _refuse_secret_parameters(parameters: Mapping[str, Any]) -> None:
     for name in parameters:
         if is_secret_name(name):
-            raise UsageError(f"parameter {name!r} looks secret and would be saved in the output notebook: "
-                             "set it as an environment variable (AZURE_CLIENT_SECRET...) instead")
+            raise UsageError(
+                f"parameter {name!r} looks secret and would be saved in the output notebook: "
+                "set it as an environment variable (AZURE_CLIENT_SECRET...) instead"
+            )
 
 
 def mask_notebook(nb: Any, redactor: Redactor) -> Any:
@@ -82,9 +84,16 @@ def run_support_notebook(
     redactor = (settings if settings is not None else Settings.from_env()).redactor()
     notebook, output = Path(notebook), Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(str(notebook), str(output), parameters=parameters, cwd=str(notebook.parent.resolve()),
-                               kernel_name="python3", progress_bar=False, store_widget_state=False,
-                               execution_timeout=timeout)
+    papermill.execute_notebook(
+        str(notebook),
+        str(output),
+        parameters=parameters,
+        cwd=str(notebook.parent.resolve()),
+        kernel_name="python3",
+        progress_bar=False,
+        store_widget_state=False,
+        execution_timeout=timeout,
+    )
     nb = mask_notebook(nbformat.read(str(output), as_version=4), redactor)
     nbformat.write(nb, str(output))
     html_path = write_html_report(output, html, redactor) if html is not None else None
@@ -114,12 +123,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     html = args.html or str(Path(args.output).with_suffix(".html"))
     try:
-        output, html_path = run_support_notebook(args.notebook, args.output, html=html,
-                                                 parameters={k: _parse_value(v) for k, v in args.parameter})
+        output, html_path = run_support_notebook(
+            args.notebook, args.output, html=html, parameters={k: _parse_value(v) for k, v in args.parameter}
+        )
     except UsageError as exc:
         parser.exit(2, f"error: {exc}\n")
     code = reported_exit_code(output)
-    parser.exit(code, f"wrote {output} and {html_path}; the check {'passed' if code == 0 else f'failed (exit code {code})'}\n")
+    parser.exit(
+        code, f"wrote {output} and {html_path}; the check {'passed' if code == 0 else f'failed (exit code {code})'}\n"
+    )
 
 
 def reported_exit_code(executed: str | Path) -> int:

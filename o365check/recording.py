@@ -62,8 +62,17 @@ from .errors import CassetteError, ReplayMismatchError
 from .redact import Redactor
 
 __all__ = [
-    "MATCH_ON", "RECORD_MODES", "REDACTED", "TOKEN_PREFIX", "CassetteRecorder", "open_cassette",
-    "redact_token", "scrub_request", "scrub_response", "stand_in_secret", "vcr_config",
+    "MATCH_ON",
+    "RECORD_MODES",
+    "REDACTED",
+    "TOKEN_PREFIX",
+    "CassetteRecorder",
+    "open_cassette",
+    "redact_token",
+    "scrub_request",
+    "scrub_response",
+    "stand_in_secret",
+    "vcr_config",
 ]
 
 REDACTED = "o365check-redacted"
@@ -78,9 +87,14 @@ _SECRET_FIELDS = ("client_secret", "client_assertion")
 _TOKEN_FIELDS = ("access_token", "refresh_token", "id_token")
 _VOLATILE_REQUEST_HEADERS = ("client-request-id", "return-client-request-id", "postman-token", "cookie")
 _VOLATILE_RESPONSE_HEADERS = {
-    "date": PLACEHOLDER_DATE, "request-id": PLACEHOLDER_ID, "client-request-id": PLACEHOLDER_ID,
-    "x-ms-request-id": PLACEHOLDER_ID, "x-ms-correlation-id": PLACEHOLDER_ID,
-    "x-ms-ests-server": REDACTED, "x-ms-ags-diagnostic": REDACTED, "x-ms-clitelem": REDACTED,
+    "date": PLACEHOLDER_DATE,
+    "request-id": PLACEHOLDER_ID,
+    "client-request-id": PLACEHOLDER_ID,
+    "x-ms-request-id": PLACEHOLDER_ID,
+    "x-ms-correlation-id": PLACEHOLDER_ID,
+    "x-ms-ests-server": REDACTED,
+    "x-ms-ags-diagnostic": REDACTED,
+    "x-ms-clitelem": REDACTED,
 }
 _DROPPED_RESPONSE_HEADERS = ("set-cookie", "content-encoding", "transfer-encoding")
 _JWT = re.compile(r"^[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]*$")
@@ -240,8 +254,9 @@ def _shift_time_claims(body: bytes, now: float) -> bytes:
     return re.sub(_PLACEHOLDER_TOKEN.pattern.encode(), shifted, body)
 
 
-def _build_response(prepared: requests.PreparedRequest, recorded: dict[str, Any], body: bytes,
-                    adapter: BaseAdapter) -> requests.Response:
+def _build_response(
+    prepared: requests.PreparedRequest, recorded: dict[str, Any], body: bytes, adapter: BaseAdapter
+) -> requests.Response:
     headers = CaseInsensitiveDict({k: (v[0] if isinstance(v, list) else v) for k, v in recorded["headers"].items()})
     if "content-length" in headers:
         headers["Content-Length"] = str(len(body))
@@ -250,8 +265,14 @@ def _build_response(prepared: requests.PreparedRequest, recorded: dict[str, Any]
     response.reason = recorded["status"].get("message", "")
     response.headers = headers
     response.encoding = get_encoding_from_headers(headers)
-    response.raw = HTTPResponse(body=io.BytesIO(body), headers=dict(headers), status=response.status_code,
-                                reason=response.reason, preload_content=False, decode_content=False)
+    response.raw = HTTPResponse(
+        body=io.BytesIO(body),
+        headers=dict(headers),
+        status=response.status_code,
+        reason=response.reason,
+        preload_content=False,
+        decode_content=False,
+    )
     response._content = body
     response._content_consumed = True
     response.url = prepared.url or ""
@@ -282,10 +303,18 @@ class CassetteRecorder:
     existing file): then the wrapped adapters are never called and no socket is opened.
     """
 
-    def __init__(self, path: str | Path, *, mode: str = "none", redactor: Redactor | None = None,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        mode: str = "none",
+        redactor: Redactor | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         if mode not in RECORD_MODES:
-            raise CassetteError(f"record mode {mode!r} is not one of {', '.join(RECORD_MODES)} (O365CHECK_RECORD_MODE / --record-mode)")
+            raise CassetteError(
+                f"record mode {mode!r} is not one of {', '.join(RECORD_MODES)} (O365CHECK_RECORD_MODE / --record-mode)"
+            )
         self.path, self.mode = Path(path), mode
         self.redactor = redactor or Redactor()
         self._clock = clock
@@ -294,14 +323,17 @@ class CassetteRecorder:
         if mode == "none" and not self.path.is_file():
             raise CassetteError(f"cassette {str(self.path)!r} does not exist; record it first (--record {self.path})")
         config = vcr.VCR(**vcr_config(self.redactor)).get_merged_config(
-            path=str(self.path), record_mode="new_episodes" if mode == "rewrite" else mode)
+            path=str(self.path), record_mode="new_episodes" if mode == "rewrite" else mode
+        )
         config.pop("path_transformer", None)
         config.pop("func_path_generator", None)
         config.pop("record_on_exception", None)
         try:
             self.cassette = Cassette.load(**config)
         except (ValueError, KeyError, TypeError) as exc:  # not YAML, or not a vcrpy cassette
-            raise CassetteError(f"{str(self.path)!r} is not a readable vcrpy cassette ({type(exc).__name__}); re-record it") from None
+            raise CassetteError(
+                f"{str(self.path)!r} is not a readable vcrpy cassette ({type(exc).__name__}); re-record it"
+            ) from None
 
     def __repr__(self) -> str:
         return f"CassetteRecorder({str(self.path)!r}, mode={self.mode!r}, {len(self.cassette)} interaction(s))"
@@ -329,7 +361,9 @@ class CassetteRecorder:
         if not self.replaying and self.cassette.dirty:
             self.cassette._save()
 
-    def _send(self, adapter: _RecordingAdapter, prepared: requests.PreparedRequest, kwargs: dict[str, Any]) -> requests.Response:
+    def _send(
+        self, adapter: _RecordingAdapter, prepared: requests.PreparedRequest, kwargs: dict[str, Any]
+    ) -> requests.Response:
         live = _vcr_request(prepared)
         if self.cassette.can_play_response_for(live):
             recorded = self.cassette.play_response(live)
@@ -355,7 +389,9 @@ class CassetteRecorder:
         differences = [_difference(name, scrubbed, closest, self.redactor) for name, _ in failures]
         if not failures:
             differences = ["nothing: its recorded answer was already played (each answer plays once)"]
-        return ReplayMismatchError(str(self.path), described, self.redactor.text(f"{closest.method} {closest.uri}"), differences)
+        return ReplayMismatchError(
+            str(self.path), described, self.redactor.text(f"{closest.method} {closest.uri}"), differences
+        )
 
 
 def _fields(request: Request) -> dict[str, Any] | None:
@@ -388,6 +424,7 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
 
 def _difference(matcher: str, live: Request, recorded: Request, redactor: Redactor) -> str:
     """One line saying how ``live`` differs from ``recorded`` for ``matcher`` (values masked)."""
+
     def show(value: Any) -> str:
         text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
         text = redactor.text(text)
@@ -397,14 +434,21 @@ def _difference(matcher: str, live: Request, recorded: Request, redactor: Redact
         mine, theirs = _fields(live), _fields(recorded)
         if mine is None or theirs is None:
             return "body: the bodies differ"
-        changed = [f"{key}: {show(mine.get(key, '(absent)'))} instead of {show(theirs.get(key, '(absent)'))}"
-                   for key in sorted(set(mine) | set(theirs))
-                   if mine.get(key) != theirs.get(key)]
+        changed = [
+            f"{key}: {show(mine.get(key, '(absent)'))} instead of {show(theirs.get(key, '(absent)'))}"
+            for key in sorted(set(mine) | set(theirs))
+            if mine.get(key) != theirs.get(key)
+        ]
         return "body: " + ("; ".join(changed) or "the bodies differ")
     parsed_live, parsed_recorded = live.parsed_uri, recorded.parsed_uri
-    values = {"method": (live.method, recorded.method), "scheme": (parsed_live.scheme, parsed_recorded.scheme),
-              "host": (parsed_live.hostname, parsed_recorded.hostname), "port": (live.port, recorded.port),
-              "path": (parsed_live.path, parsed_recorded.path), "query": (parsed_live.query, parsed_recorded.query)}
+    values = {
+        "method": (live.method, recorded.method),
+        "scheme": (parsed_live.scheme, parsed_recorded.scheme),
+        "host": (parsed_live.hostname, parsed_recorded.hostname),
+        "port": (live.port, recorded.port),
+        "path": (parsed_live.path, parsed_recorded.path),
+        "query": (parsed_live.query, parsed_recorded.query),
+    }
     if matcher in values:
         now, then = values[matcher]
         return f"{matcher}: {show(str(now))} instead of {show(str(then))}"
@@ -418,10 +462,14 @@ def stand_in_secret(secret: str) -> str:
     from .settings import Secret, Settings  # here: settings imports nothing of ours that imports us
 
     def verdict(value: str) -> list[str]:
-        return sorted(f"{p.code}: {p.value}" for p in Settings(client_secret=Secret(value)).problems() if p.code.startswith("secret"))
+        return sorted(
+            f"{p.code}: {p.value}"
+            for p in Settings(client_secret=Secret(value)).problems()
+            if p.code.startswith("secret")
+        )
 
     core = secret.strip()
-    lead, trail = secret[: len(secret) - len(secret.lstrip())], secret[len(secret.rstrip()):]
+    lead, trail = secret[: len(secret) - len(secret.lstrip())], secret[len(secret.rstrip()) :]
     filler = ("o365check-stand-in-" * (len(core) // 19 + 1))[: len(core)]
     for candidate in (PLACEHOLDER_ID, "x" * len(core), filler):
         if verdict(lead + candidate + trail) == verdict(secret):
@@ -429,12 +477,12 @@ def stand_in_secret(secret: str) -> str:
     return "o365check-stand-in"
 
 
-def open_cassette(path: str | Path, *, mode: str = "none", settings: Any = None,
-                  clock: Callable[[], float] = time.time) -> CassetteRecorder:
+def open_cassette(
+    path: str | Path, *, mode: str = "none", settings: Any = None, clock: Callable[[], float] = time.time
+) -> CassetteRecorder:
     """A recorder for ``path``: ``mode`` ``none`` replays only (network blocked); the others record.
 
     ``settings`` (an ``o365check.settings.Settings``) supplies the secrets to mask by value.
     """
     redactor = settings.redactor() if settings is not None else Redactor()
     return CassetteRecorder(path, mode=mode or "none", redactor=redactor, clock=clock)
-

@@ -24,22 +24,47 @@ MASK = "********"
 # Names whose values are secret whatever they hold (matched case-insensitively, ignoring - and _).
 SECRET_NAMES = frozenset(
     {
-        "authorization", "proxyauthorization", "clientsecret", "clientassertion", "accesstoken",
-        "refreshtoken", "idtoken", "password", "secret", "apikey", "token", "cookie", "setcookie",
-        "privatekey", "certificatepassword", "sharedkey", "sig", "signature", "apptoken", "bearertoken",
+        "authorization",
+        "proxyauthorization",
+        "clientsecret",
+        "clientassertion",
+        "accesstoken",
+        "refreshtoken",
+        "idtoken",
+        "password",
+        "secret",
+        "apikey",
+        "token",
+        "cookie",
+        "setcookie",
+        "privatekey",
+        "certificatepassword",
+        "sharedkey",
+        "sig",
+        "signature",
+        "apptoken",
+        "bearertoken",
     }
 )
 # Names that look like secrets: *secret*, *password*, *token* (not *token_type*/*tokenurl*), *apikey*.
-_SECRETISH = re.compile(r"(secret|passw|pwd|apikey|api_key|private_?key|(?<!_)token(?!_?(type|url|name|endpoint|uri)))", re.I)
+_SECRETISH = re.compile(
+    r"(secret|passw|pwd|apikey|api_key|private_?key|(?<!_)token(?!_?(type|url|name|endpoint|uri)))", re.I
+)
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*")
 # A Bearer value looks like a credential: long, or holding a digit or punctuation. Plain words
 # ("Request bearer overrides", a test name) stay readable.
-_BEARER = re.compile(r"(?i)\b(bearer)\s+(?!\*{8})(?=[A-Za-z0-9._~+/=-]{20}|[A-Za-z0-9._~+/=-]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{6,}")
+_BEARER = re.compile(
+    r"(?i)\b(bearer)\s+(?!\*{8})(?=[A-Za-z0-9._~+/=-]{20}|[A-Za-z0-9._~+/=-]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{6,}"
+)
 _BASIC = re.compile(r"(?i)\b(basic)\s+(?!\*{8})[A-Za-z0-9+/]{6,}={0,2}")
 # key=value pairs in form bodies / query strings and "key": "value" in JSON, for names secret by nature.
-_FORM_PAIR = re.compile(r"(?i)(?<![A-Za-z0-9_])(client_secret|client_assertion|access_token|refresh_token|id_token|password)=([^&\s\"']+)")
-_JSON_PAIR = re.compile(r'(?i)("(?:client_secret|client_assertion|access_token|refresh_token|id_token|password|accesstoken|clientsecret)"\s*:\s*")((?:[^"\\]|\\.)*)(")')
+_FORM_PAIR = re.compile(
+    r"(?i)(?<![A-Za-z0-9_])(client_secret|client_assertion|access_token|refresh_token|id_token|password)=([^&\s\"']+)"
+)
+_JSON_PAIR = re.compile(
+    r'(?i)("(?:client_secret|client_assertion|access_token|refresh_token|id_token|password|accesstoken|clientsecret)"\s*:\s*")((?:[^"\\]|\\.)*)(")'
+)
 
 
 def _squash(name: str) -> str:

@@ -56,7 +56,9 @@ _SECRET_FIELDS = ("client_secret", "certificate_password")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _GUID_ANYWHERE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
-_PLACEHOLDER = re.compile(r"^\s*(\{\{.*\}\}|\{.*\}|<.*>|\$\{.*\}|%.*%|x{4,}|your[-_ ].*|undefined|null|none|changeme|todo)\s*$", re.I)
+_PLACEHOLDER = re.compile(
+    r"^\s*(\{\{.*\}\}|\{.*\}|<.*>|\$\{.*\}|%.*%|x{4,}|your[-_ ].*|undefined|null|none|changeme|todo)\s*$", re.I
+)
 _ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z]{2,63}$")
 
 
@@ -150,13 +152,29 @@ class Settings:
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            raise SettingsError([Problem(str(path), "", "cannot be read", f"Check the path ({exc.strerror}).", code="env-file-unreadable")]) from exc
+            raise SettingsError(
+                [
+                    Problem(
+                        str(path), "", "cannot be read", f"Check the path ({exc.strerror}).", code="env-file-unreadable"
+                    )
+                ]
+            ) from exc
         try:
             data = json.loads(_decode(raw))
             entries = data["values"]
             assert isinstance(entries, list)
         except (ValueError, KeyError, TypeError, AssertionError) as exc:
-            raise SettingsError([Problem(str(path), "", "is not a Postman environment (no \"values\" list)", "Export the environment from Postman (… > Export) and pass that file.", code="env-file-invalid")]) from exc
+            raise SettingsError(
+                [
+                    Problem(
+                        str(path),
+                        "",
+                        'is not a Postman environment (no "values" list)',
+                        "Export the environment from Postman (… > Export) and pass that file.",
+                        code="env-file-invalid",
+                    )
+                ]
+            ) from exc
         enabled = {
             str(e.get("key")): e.get("value")
             for e in entries
@@ -199,7 +217,9 @@ class Settings:
     def with_values(self, source: str = "", **values: Any) -> Settings:
         """A copy with some values changed (secrets may be given as plain strings)."""
         values = {k: v for k, v in values.items() if v is not None}
-        built = Settings._build(dict(values), {k: source or OPTION_NAMES.get(k, f"--{k.replace('_', '-')}") for k in values})
+        built = Settings._build(
+            dict(values), {k: source or OPTION_NAMES.get(k, f"--{k.replace('_', '-')}") for k in values}
+        )
         return built.merged_over(self)
 
     # ----------------------------------------------------------------- questions
@@ -246,8 +266,15 @@ class Settings:
         if self.recipient:
             found += _check_address(self.recipient, self.source_of("recipient"), "recipient", required=False)
         if self.cloud.lower() not in CLOUDS:
-            found.append(Problem(self.source_of("cloud"), self.cloud, "is not a known cloud",
-                                 f"Use one of: {', '.join(CLOUDS)}.", code="cloud-unknown"))
+            found.append(
+                Problem(
+                    self.source_of("cloud"),
+                    self.cloud,
+                    "is not a known cloud",
+                    f"Use one of: {', '.join(CLOUDS)}.",
+                    code="cloud-unknown",
+                )
+            )
         return found
 
     def validate(self) -> list[Problem]:
@@ -269,63 +296,181 @@ def _read_env_file(path: Path) -> Mapping[str, str | None]:
     from dotenv import dotenv_values  # imported here: only needed when a .env file is used
 
     if not path.is_file():
-        raise SettingsError([Problem(str(path), "", "does not exist", "Pass the path of your .env file, or leave --env-file out.", code="env-file-unreadable")])
+        raise SettingsError(
+            [
+                Problem(
+                    str(path),
+                    "",
+                    "does not exist",
+                    "Pass the path of your .env file, or leave --env-file out.",
+                    code="env-file-unreadable",
+                )
+            ]
+        )
     return dotenv_values(path)
 
 
 def _check_tenant(tenant: str, where: str) -> list[Problem]:
     if not tenant:
-        return [Problem(where, "", "is not set", "Copy the Directory (tenant) ID from Entra admin center > App registrations > your app > Overview.", code="tenant-missing")]
+        return [
+            Problem(
+                where,
+                "",
+                "is not set",
+                "Copy the Directory (tenant) ID from Entra admin center > App registrations > your app > Overview.",
+                code="tenant-missing",
+            )
+        ]
     if _PLACEHOLDER.match(tenant):
-        return [Problem(where, tenant, "is still a placeholder", "Replace it with your Directory (tenant) ID (a GUID) or a verified domain such as contoso.onmicrosoft.com.", code="tenant-is-placeholder")]
+        return [
+            Problem(
+                where,
+                tenant,
+                "is still a placeholder",
+                "Replace it with your Directory (tenant) ID (a GUID) or a verified domain such as contoso.onmicrosoft.com.",
+                code="tenant-is-placeholder",
+            )
+        ]
     if "/" in tenant or ":" in tenant:
         guid = _GUID_ANYWHERE.search(tenant)
         hint = f" The tenant ID inside it is probably {guid.group(0)}." if guid else ""
-        return [Problem(where, tenant, "is a URL, not a tenant ID", f"Give only the Directory (tenant) ID or domain, not the whole URL.{hint}", code="tenant-is-url")]
+        return [
+            Problem(
+                where,
+                tenant,
+                "is a URL, not a tenant ID",
+                f"Give only the Directory (tenant) ID or domain, not the whole URL.{hint}",
+                code="tenant-is-url",
+            )
+        ]
     if tenant.lower() in ("common", "consumers", "organizations"):
-        return [Problem(where, tenant, "is not a specific tenant", "The client-credentials flow needs your own tenant (AADSTS9001023 otherwise): use the Directory (tenant) ID from the app's Overview page.", code="tenant-not-specific")]
+        return [
+            Problem(
+                where,
+                tenant,
+                "is not a specific tenant",
+                "The client-credentials flow needs your own tenant (AADSTS9001023 otherwise): use the Directory (tenant) ID from the app's Overview page.",
+                code="tenant-not-specific",
+            )
+        ]
     if _GUID.match(tenant) or _DOMAIN.match(tenant):
         return []
     hint = f" Did you mean {tenant}.onmicrosoft.com?" if re.fullmatch(r"[A-Za-z0-9-]+", tenant) else ""
-    return [Problem(where, tenant, "is not a GUID or domain", f"Use the Directory (tenant) ID (8-4-4-4-12 hex digits) or a verified domain.{hint}", code="tenant-invalid")]
+    return [
+        Problem(
+            where,
+            tenant,
+            "is not a GUID or domain",
+            f"Use the Directory (tenant) ID (8-4-4-4-12 hex digits) or a verified domain.{hint}",
+            code="tenant-invalid",
+        )
+    ]
 
 
 def _check_client_id(client_id: str, where: str) -> list[Problem]:
     if not client_id:
-        return [Problem(where, "", "is not set", "Copy the Application (client) ID from App registrations > your app > Overview.", code="client-id-missing")]
+        return [
+            Problem(
+                where,
+                "",
+                "is not set",
+                "Copy the Application (client) ID from App registrations > your app > Overview.",
+                code="client-id-missing",
+            )
+        ]
     if _PLACEHOLDER.match(client_id):
-        return [Problem(where, client_id, "is still a placeholder", "Replace it with the Application (client) ID (a GUID) from the app's Overview page.", code="client-id-is-placeholder")]
+        return [
+            Problem(
+                where,
+                client_id,
+                "is still a placeholder",
+                "Replace it with the Application (client) ID (a GUID) from the app's Overview page.",
+                code="client-id-is-placeholder",
+            )
+        ]
     if not _GUID.match(client_id):
-        return [Problem(where, client_id, "is not a GUID", "The Application (client) ID looks like 11111111-2222-3333-4444-555555555555: copy it from the app's Overview page (not the display name or the Object ID).", code="client-id-invalid")]
+        return [
+            Problem(
+                where,
+                client_id,
+                "is not a GUID",
+                "The Application (client) ID looks like 11111111-2222-3333-4444-555555555555: copy it from the app's Overview page (not the display name or the Object ID).",
+                code="client-id-invalid",
+            )
+        ]
     return []
 
 
 def _check_credential(s: Settings) -> list[Problem]:
     found: list[Problem] = []
     if not s.client_secret and not s.certificate_path:
-        return [Problem(s.source_of("client_secret"), "", "is not set (and no certificate either)",
-                        "Create one under App registrations > your app > Certificates & secrets > New client secret and copy its Value, or set AZURE_CLIENT_CERTIFICATE_PATH.", code="credential-missing")]
+        return [
+            Problem(
+                s.source_of("client_secret"),
+                "",
+                "is not set (and no certificate either)",
+                "Create one under App registrations > your app > Certificates & secrets > New client secret and copy its Value, or set AZURE_CLIENT_CERTIFICATE_PATH.",
+                code="credential-missing",
+            )
+        ]
     if s.client_secret:
         value = s.client_secret.reveal()
         where = s.source_of("client_secret")
         if _PLACEHOLDER.match(value):
-            found.append(Problem(where, _describe_secret(s.client_secret), "is still a placeholder", "Paste the secret's Value from Certificates & secrets.", code="secret-is-placeholder"))
+            found.append(
+                Problem(
+                    where,
+                    _describe_secret(s.client_secret),
+                    "is still a placeholder",
+                    "Paste the secret's Value from Certificates & secrets.",
+                    code="secret-is-placeholder",
+                )
+            )
         elif _GUID.match(value.strip()):
-            found.append(Problem(where, _describe_secret(s.client_secret), "looks like a Secret ID, not a secret value",
-                                 "In Certificates & secrets the secret has a Value column and a Secret ID column; copy the Value (shown only once, right after creation; if it is hidden, create a new secret).",
-                                 severity="warning", code="secret-looks-like-guid"))
+            found.append(
+                Problem(
+                    where,
+                    _describe_secret(s.client_secret),
+                    "looks like a Secret ID, not a secret value",
+                    "In Certificates & secrets the secret has a Value column and a Secret ID column; copy the Value (shown only once, right after creation; if it is hidden, create a new secret).",
+                    severity="warning",
+                    code="secret-looks-like-guid",
+                )
+            )
         elif value != value.strip():
-            found.append(Problem(where, _describe_secret(s.client_secret), "starts or ends with white space",
-                                 "Remove the spaces or line break that came with the copy and paste.", severity="warning", code="secret-has-whitespace"))
+            found.append(
+                Problem(
+                    where,
+                    _describe_secret(s.client_secret),
+                    "starts or ends with white space",
+                    "Remove the spaces or line break that came with the copy and paste.",
+                    severity="warning",
+                    code="secret-has-whitespace",
+                )
+            )
     if s.certificate_path:
         path = Path(s.certificate_path)
         if not path.is_file() or not os.access(path, os.R_OK):
-            found.append(Problem(s.source_of("certificate_path"), s.certificate_path, "cannot be read",
-                                 "Point it at a PEM file holding the private key and the certificate (as azure-identity reads it).", code="certificate-unreadable"))
+            found.append(
+                Problem(
+                    s.source_of("certificate_path"),
+                    s.certificate_path,
+                    "cannot be read",
+                    "Point it at a PEM file holding the private key and the certificate (as azure-identity reads it).",
+                    code="certificate-unreadable",
+                )
+            )
         elif (reason := _pem_problem(path, s.certificate_password)) is not None:
-            found.append(Problem(s.source_of("certificate_path"), s.certificate_path, reason,
-                                 "Use a PEM file holding the private key and the certificate (as azure-identity reads it); "
-                                 "set AZURE_CLIENT_CERTIFICATE_PASSWORD if the key is encrypted.", code="certificate-unreadable"))
+            found.append(
+                Problem(
+                    s.source_of("certificate_path"),
+                    s.certificate_path,
+                    reason,
+                    "Use a PEM file holding the private key and the certificate (as azure-identity reads it); "
+                    "set AZURE_CLIENT_CERTIFICATE_PASSWORD if the key is encrypted.",
+                    code="certificate-unreadable",
+                )
+            )
     return found
 
 
@@ -345,8 +490,11 @@ def read_certificate(path: str | os.PathLike[str], password: Secret | None) -> t
     try:
         key = serialization.load_pem_private_key(data, password=password.reveal().encode() if password else None)
     except TypeError:
-        raise ValueError("holds an encrypted private key but no password was given" if not password
-                         else "holds a private key the password does not open") from None
+        raise ValueError(
+            "holds an encrypted private key but no password was given"
+            if not password
+            else "holds a private key the password does not open"
+        ) from None
     except ValueError:
         raise ValueError("holds no private key, or the password does not open it") from None
     return key, certificate
@@ -364,9 +512,25 @@ def _pem_problem(path: Path, password: Secret | None) -> str | None:
 def _check_address(address: str, where: str, what: str, *, required: bool) -> list[Problem]:
     if not address:
         if required:
-            return [Problem(where, "", "is not set", "Give the mailbox the app sends as (its user principal name or primary SMTP address).", code=f"{what}-missing")]
+            return [
+                Problem(
+                    where,
+                    "",
+                    "is not set",
+                    "Give the mailbox the app sends as (its user principal name or primary SMTP address).",
+                    code=f"{what}-missing",
+                )
+            ]
         return []
     if _PLACEHOLDER.match(address) or not _ADDRESS.match(address):
         many = " Give one address only." if any(c in address for c in ";, ") else ""
-        return [Problem(where, address, "is not an e-mail address", f"Use an address like user@contoso.com.{many}", code=f"{what}-invalid")]
+        return [
+            Problem(
+                where,
+                address,
+                "is not an e-mail address",
+                f"Use an address like user@contoso.com.{many}",
+                code=f"{what}-invalid",
+            )
+        ]
     return []

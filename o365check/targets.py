@@ -43,7 +43,11 @@ class Target:
         """What answered. A replay names what was recorded, so its report equals the recorded one."""
         if self.mode == "replay":
             return str(self.recorder.metadata.get("target") or f"replay of {self.recorder.path}")
-        return f"sandbox scenario {self.sandbox.scenario.name!r}" if self.sandbox is not None else f"live ({self.settings.cloud} cloud)"
+        return (
+            f"sandbox scenario {self.sandbox.scenario.name!r}"
+            if self.sandbox is not None
+            else f"live ({self.settings.cloud} cloud)"
+        )
 
     def close(self) -> None:
         self.session.close()
@@ -54,7 +58,9 @@ class Target:
 def _recorded_settings(recorder: Any) -> Settings:
     """The non-secret settings a cassette was recorded with, plus its stand-in secret."""
     recorded = recorder.metadata
-    values: dict[str, Any] = {k: v for k, v in dict(recorded.get("settings") or {}).items() if k in _RECORDED_FIELDS and v}
+    values: dict[str, Any] = {
+        k: v for k, v in dict(recorded.get("settings") or {}).items() if k in _RECORDED_FIELDS and v
+    }
     if recorded.get("secret_stand_in"):
         values["client_secret"] = str(recorded["secret_stand_in"])
     # Where each value came from when it was recorded, so messages read the same as in the recorded run.
@@ -66,18 +72,31 @@ def _describe(recorder: Any, target: Target) -> None:
     from .recording import stand_in_secret
 
     settings = target.settings
-    against = (f"the o365check sandbox, scenario {target.sandbox.scenario.name!r} (not a real tenant)"
-               if target.sandbox is not None else f"a live tenant ({settings.cloud} cloud)")
-    metadata: dict[str, Any] = {"target": target.label, "recorded_against": against,
-                                "settings": {k: getattr(settings, k) for k in _RECORDED_FIELDS if getattr(settings, k)}}
+    against = (
+        f"the o365check sandbox, scenario {target.sandbox.scenario.name!r} (not a real tenant)"
+        if target.sandbox is not None
+        else f"a live tenant ({settings.cloud} cloud)"
+    )
+    metadata: dict[str, Any] = {
+        "target": target.label,
+        "recorded_against": against,
+        "settings": {k: getattr(settings, k) for k in _RECORDED_FIELDS if getattr(settings, k)},
+    }
     if settings.client_secret:
         metadata["secret_stand_in"] = stand_in_secret(settings.client_secret.reveal())
-    metadata["sources"] = {k: settings.source_of(k) for k in (*_RECORDED_FIELDS, "client_secret") if k in settings.sources}
+    metadata["sources"] = {
+        k: settings.source_of(k) for k in (*_RECORDED_FIELDS, "client_secret") if k in settings.sources
+    }
     recorder.describe_recording(metadata)
 
 
-def open_target(settings: Settings, *, verify: bool | str = True, timeout: float | tuple[float, float] | None = None,
-                recorder: Any = None) -> Target:
+def open_target(
+    settings: Settings,
+    *,
+    verify: bool | str = True,
+    timeout: float | tuple[float, float] | None = None,
+    recorder: Any = None,
+) -> Target:
     """Replay when a cassette answers; else sandbox when a scenario is named or no credentials are given; live otherwise.
 
     In sandbox mode the scenario's values (what its user "typed") fill whatever the user did not give.
@@ -94,11 +113,15 @@ def open_target(settings: Settings, *, verify: bool | str = True, timeout: float
         from .sandbox import Sandbox  # imported here: live runs do not need the emulator
 
         box = Sandbox(settings.sandbox or "ok")
-        typed = Settings._build(dict(box.credentials), {k: f"sandbox scenario {box.scenario.name!r}" for k in box.credentials})
+        typed = Settings._build(
+            dict(box.credentials), dict.fromkeys(box.credentials, f"sandbox scenario {box.scenario.name!r}")
+        )
         merged = settings.merged_over(typed)
         target = Target(merged, build_session(sandbox=box, timeout=timeout, recorder=recorder), box, recorder, owns)
     else:
-        target = Target(settings, build_session(verify=verify, timeout=timeout, recorder=recorder), None, recorder, owns)
+        target = Target(
+            settings, build_session(verify=verify, timeout=timeout, recorder=recorder), None, recorder, owns
+        )
     if recorder is not None:
         _describe(recorder, target)
     return target

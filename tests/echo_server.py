@@ -28,8 +28,12 @@ from werkzeug.wrappers import Request, Response
 __all__ = ["PostmanEchoApp", "serve_echo", "rewrite_echo_urls", "ECHO_ORIGINS"]
 
 # The origins the corpus addresses for its echo service (reference: corpus README, newman fixtures).
-ECHO_ORIGINS = ("https://postman-echo.com", "http://postman-echo.com", "http://echo.getpostman.com",
-                "https://echo.getpostman.com")
+ECHO_ORIGINS = (
+    "https://postman-echo.com",
+    "http://postman-echo.com",
+    "http://echo.getpostman.com",
+    "https://echo.getpostman.com",
+)
 MAX_DELAY_S = 0.2  # /delay/N really waits N s on postman-echo; a short wait keeps the order visible.
 BODY_METHODS = ("post", "put", "patch", "delete")
 
@@ -79,12 +83,13 @@ class PostmanEchoApp:
         if head == "redirect-to":
             return Response("", 302, headers={"Location": request.args.get("url", "/get")})
         if head == "type" and rest in ("xml", "html"):
-            text = "<?xml version=\"1.0\"?><root>echo</root>" if rest == "xml" else "<html><body>echo</body></html>"
+            text = '<?xml version="1.0"?><root>echo</root>' if rest == "xml" else "<html><body>echo</body></html>"
             return Response(text, content_type=f"application/{rest}" if rest == "xml" else "text/html")
         if head in BODY_METHODS or request.get_data():
             return self._json(self._with_body(request))
-        return self._json({"args": _multi_dict(self._args(request)), "headers": self._headers(request),
-                           "url": self._url(request)})
+        return self._json(
+            {"args": _multi_dict(self._args(request)), "headers": self._headers(request), "url": self._url(request)}
+        )
 
     def _with_body(self, request: Request) -> dict[str, Any]:
         raw = request.get_data(as_text=True)
@@ -97,8 +102,10 @@ class PostmanEchoApp:
             data, parsed = "", form
         elif request.mimetype == "multipart/form-data":
             form = _multi_dict(list(request.form.items(multi=True)))
-            files = {f.filename or key: "data:application/octet-stream;base64," + base64.b64encode(f.read()).decode()
-                     for key, f in request.files.items(multi=True)}
+            files = {
+                f.filename or key: "data:application/octet-stream;base64," + base64.b64encode(f.read()).decode()
+                for key, f in request.files.items(multi=True)
+            }
             data, parsed = "", form
         else:
             try:
@@ -107,8 +114,15 @@ class PostmanEchoApp:
                     data = parsed
             except ValueError:
                 parsed = None
-        return {"args": _multi_dict(self._args(request)), "data": data, "files": files, "form": form,
-                "headers": self._headers(request), "json": parsed, "url": self._url(request)}
+        return {
+            "args": _multi_dict(self._args(request)),
+            "data": data,
+            "files": files,
+            "form": form,
+            "headers": self._headers(request),
+            "json": parsed,
+            "url": self._url(request),
+        }
 
     def _basic_auth(self, request: Request) -> Response:
         auth = request.authorization
@@ -165,6 +179,7 @@ def rewrite_echo_urls(text: str, base_url: str) -> str:
     components (runner-facts §5: the components, not ``raw``, are what runners send), so those are
     rewritten too, as JSON, before the raw strings are.
     """
+
     def fix(node: Any) -> Any:
         if isinstance(node, dict):
             host = node.get("host")
@@ -181,7 +196,7 @@ def rewrite_echo_urls(text: str, base_url: str) -> str:
                 node = node.replace(origin, base_url)
             for bare in ("postman-echo.com", "echo.getpostman.com"):  # a string URL with no scheme
                 if node.startswith(bare):
-                    node = base_url + node[len(bare):]
+                    node = base_url + node[len(bare) :]
             return node
         return node
 

@@ -22,8 +22,19 @@ from typing import Any
 import pytest
 
 __all__ = [
-    "ROOT", "CORPUS", "find_newman", "need_newman", "need_corpus", "serve_sandbox", "RunResult", "Execution",
-    "run_newman", "run_o365check", "executions", "variable_values", "O365CHECK_RUN",
+    "ROOT",
+    "CORPUS",
+    "find_newman",
+    "need_newman",
+    "need_corpus",
+    "serve_sandbox",
+    "RunResult",
+    "Execution",
+    "run_newman",
+    "run_o365check",
+    "executions",
+    "variable_values",
+    "O365CHECK_RUN",
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,16 +80,32 @@ def serve_sandbox(scenario: str, environment_out: Path) -> Iterator[str]:
     The server writes the Postman environment both runners use to ``environment_out``.
     """
     process = subprocess.Popen(
-        [sys.executable, "-m", "o365check.cli", "sandbox", "serve", "--port", "0", "--scenario", scenario,
-         "--environment-out", str(environment_out)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "o365check.cli",
+            "sandbox",
+            "serve",
+            "--port",
+            "0",
+            "--scenario",
+            scenario,
+            "--environment-out",
+            str(environment_out),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout is not None
         first = process.stdout.readline()  # "Sandbox scenario 'ok' serving at http://127.0.0.1:PORT"
         if " serving at " not in first:
             process.kill()
-            raise AssertionError(f"sandbox serve did not start: {first!r} {process.stderr.read() if process.stderr else ''}")
+            raise AssertionError(
+                f"sandbox serve did not start: {first!r} {process.stderr.read() if process.stderr else ''}"
+            )
         process.stdout.readline()  # "Postman environment written to ..." (the file exists now)
         yield first.rsplit(" ", 1)[1].strip()
     finally:
@@ -103,7 +130,7 @@ class RunResult:
     output: str
 
     @property
-    def executions(self) -> list["Execution"]:
+    def executions(self) -> list[Execution]:
         return executions(self.report)
 
     @property
@@ -117,9 +144,21 @@ def _run(command: list[str], collection: Path, args: list[str], work: Path, tag:
     for stale in (report, exported):
         stale.unlink(missing_ok=True)
     done = subprocess.run(
-        [*command, str(collection), *args, "-r", "json", "--reporter-json-export", str(report),
-         "--export-environment", str(exported)],
-        cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+        [
+            *command,
+            str(collection),
+            *args,
+            "-r",
+            "json",
+            "--reporter-json-export",
+            str(report),
+            "--export-environment",
+            str(exported),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
     )
     output = done.stdout + done.stderr
     assert report.is_file(), f"{tag} wrote no JSON report (exit {done.returncode}):\n{output[-3000:]}"
@@ -160,8 +199,10 @@ def _url_text(url: Any) -> str:
     text += "/" + "/".join(path) if isinstance(path, list) else f"/{path}"
     query = [q for q in url.get("query") or [] if not q.get("disabled")]
     if query:
-        text += "?" + "&".join(f"{q.get('key') or ''}={q.get('value') or ''}" if q.get("value") is not None
-                               else f"{q.get('key') or ''}" for q in query)
+        text += "?" + "&".join(
+            f"{q.get('key') or ''}={q.get('value') or ''}" if q.get("value") is not None else f"{q.get('key') or ''}"
+            for q in query
+        )
     return text
 
 
@@ -171,10 +212,18 @@ def executions(report: dict[str, Any]) -> list[Execution]:
     for execution in report["run"]["executions"]:
         request = execution.get("request") or {}
         response = execution.get("response") or {}
-        tests = tuple((a["assertion"], not a.get("error") and not a.get("skipped"))
-                      for a in execution.get("assertions") or [])
-        found.append(Execution((execution.get("item") or {}).get("name", ""), request.get("method", ""),
-                               _url_text(request.get("url") or ""), response.get("code"), tests))
+        tests = tuple(
+            (a["assertion"], not a.get("error") and not a.get("skipped")) for a in execution.get("assertions") or []
+        )
+        found.append(
+            Execution(
+                (execution.get("item") or {}).get("name", ""),
+                request.get("method", ""),
+                _url_text(request.get("url") or ""),
+                response.get("code"),
+                tests,
+            )
+        )
     return found
 
 
@@ -182,5 +231,6 @@ def variable_values(exported: dict[str, Any]) -> dict[str, Any]:
     """The effective ``{key: value}`` of an exported environment: Newman exports every entry as it
     was given (duplicates, ``disabled: true`` ones); o365check exports the effective values only.
     Disabled entries are dropped and the last duplicate wins (runner-facts §5)."""
-    return {v["key"]: v.get("value") for v in exported.get("values", [])
-            if not v.get("disabled") and v.get("enabled", True)}
+    return {
+        v["key"]: v.get("value") for v in exported.get("values", []) if not v.get("disabled") and v.get("enabled", True)
+    }

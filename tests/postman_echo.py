@@ -36,23 +36,37 @@ class EchoApp:
             "args": dict(parse_qsl(request.query_string.decode(), keep_blank_values=True)),
             "headers": {k.lower(): v for k, v in request.headers.items()},
             "body": body,
-            "form": form if form is not None else dict(parse_qsl(body)) if request.mimetype == "application/x-www-form-urlencoded" else {},
+            "form": form
+            if form is not None
+            else dict(parse_qsl(body))
+            if request.mimetype == "application/x-www-form-urlencoded"
+            else {},
         }
         self.requests.append(seen)
         if request.path.endswith("/token"):
             self.token_calls += 1
             auth = request.headers.get("Authorization", "")
-            secret = seen["form"].get("client_secret") or (base64.b64decode(auth[6:]).decode().split(":", 1)[1] if auth.startswith("Basic ") else "")
+            secret = seen["form"].get("client_secret") or (
+                base64.b64decode(auth[6:]).decode().split(":", 1)[1] if auth.startswith("Basic ") else ""
+            )
             if secret != "right-secret":
-                payload = {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided.", "error_codes": [7000215]}
+                payload = {
+                    "error": "invalid_client",
+                    "error_description": "AADSTS7000215: Invalid client secret provided.",
+                    "error_codes": [7000215],
+                }
                 return Response(json.dumps(payload), 401, content_type="application/json")(environ, start_response)
             payload = {"token_type": "Bearer", "expires_in": 3599, "access_token": f"tok-{self.token_calls}-abcdefgh"}
             return Response(json.dumps(payload), 200, content_type="application/json")(environ, start_response)
         if request.path == "/basic-auth":  # postman-echo: 200 only with postman:password
             ok = request.headers.get("Authorization") == "Basic " + base64.b64encode(b"postman:password").decode()
-            return Response(json.dumps({"authenticated": ok}), 200 if ok else 401, content_type="application/json")(environ, start_response)
+            return Response(json.dumps({"authenticated": ok}), 200 if ok else 401, content_type="application/json")(
+                environ, start_response
+            )
         if request.path.startswith("/status/"):
-            return Response("{}", int(request.path.rsplit("/", 1)[1]), content_type="application/json")(environ, start_response)
+            return Response("{}", int(request.path.rsplit("/", 1)[1]), content_type="application/json")(
+                environ, start_response
+            )
         return Response(json.dumps(seen), 200, content_type="application/json")(environ, start_response)
 
 
@@ -66,8 +80,11 @@ class WsgiAdapter(requests.adapters.BaseAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         parts = urlsplit(request.url)
         answer = self.client.open(
-            path=parts.path or "/", query_string=parts.query, method=request.method,
-            headers=list(request.headers.items()), data=request.body or b"",
+            path=parts.path or "/",
+            query_string=parts.query,
+            method=request.method,
+            headers=list(request.headers.items()),
+            data=request.body or b"",
             base_url=f"{parts.scheme}://{parts.netloc}",
         )
         response = requests.Response()

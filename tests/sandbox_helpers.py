@@ -60,13 +60,22 @@ def test_message(recipient: str, subject: str = "o365check test") -> dict[str, A
 test_message.__test__ = False  # a helper, not a test
 
 
-def send_mail(session: requests.Session, box: Sandbox, token: str, payload: Any = None,
-              sender: str | None = None, base: str = GRAPH, **kwargs: Any) -> requests.Response:
+def send_mail(
+    session: requests.Session,
+    box: Sandbox,
+    token: str,
+    payload: Any = None,
+    sender: str | None = None,
+    base: str = GRAPH,
+    **kwargs: Any,
+) -> requests.Response:
     payload = test_message(box.credentials["recipient"]) if payload is None else payload
     headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
     return session.post(
         f"{base}/v1.0/users/{sender or box.credentials['sender']}/sendMail",
-        headers=headers, json=payload, **kwargs,
+        headers=headers,
+        json=payload,
+        **kwargs,
     )
 
 
@@ -79,12 +88,18 @@ def make_certificate(common_name: str = "o365check test") -> tuple[str, str]:
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30)).sign(key, hashes.SHA256())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
     )
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     return key_pem, cert.public_bytes(serialization.Encoding.PEM).decode()

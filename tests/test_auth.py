@@ -26,11 +26,20 @@ def settings_for(box, **changes):
 def certificate_pem():
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "o365check test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return key_pem + cert.public_bytes(serialization.Encoding.PEM), cert.public_bytes(serialization.Encoding.PEM)
 
 
@@ -85,8 +94,10 @@ def test_postman_request_is_byte_for_byte_the_guides():
     request = postman_token_request(settings)
     assert request.method == "POST"
     assert request.url == f"https://login.microsoftonline.com/{settings.tenant_id}/oauth2/v2.0/token"
-    assert request.data == (f"client_id={settings.client_id}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
-                            "&client_secret=a%2Bb%26c%3Dd%2Fe&grant_type=client_credentials")
+    assert request.data == (
+        f"client_id={settings.client_id}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
+        "&client_secret=a%2Bb%26c%3Dd%2Fe&grant_type=client_credentials"
+    )
     assert request.headers["User-Agent"].startswith("PostmanRuntime/")
     assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
 
@@ -100,8 +111,16 @@ def test_postman_style_request_sends_only_postmans_headers():
     assert token.method == "postman"
     sent = seen[-1]
     assert "python-requests" not in sent.headers.get("User-Agent", "")
-    assert {k.lower() for k in sent.headers} == {"content-type", "user-agent", "accept", "cache-control", "postman-token",
-                                                 "accept-encoding", "connection", "content-length"}
+    assert {k.lower() for k in sent.headers} == {
+        "content-type",
+        "user-agent",
+        "accept",
+        "cache-control",
+        "postman-token",
+        "accept-encoding",
+        "connection",
+        "content-length",
+    }
 
 
 def test_postman_style_request_errors_are_token_errors():

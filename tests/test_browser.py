@@ -33,8 +33,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.block_network(a
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI") == "true":
-        pytest.fail(f"{CHROMIUM} is missing but CI=true: install it (apt-get install -y chromium), see .ci/run", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium); CI runs this test", allow_module_level=True)
+        pytest.fail(
+            f"{CHROMIUM} is missing but CI=true: install it (apt-get install -y chromium), see .ci/run", pytrace=False
+        )
+    pytest.skip(
+        f"{CHROMIUM} is not installed (apt-get install -y chromium); CI runs this test", allow_module_level=True
+    )
 
 
 KERNEL_READY = """() => {
@@ -53,7 +57,10 @@ def _free_port() -> int:
 def _write_settings(settings_dir: Path) -> None:
     """No news toast (§3.4 item 3); widget state saved with the notebook, the risky setting (§2.1)."""
     files = {
-        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+            "fetchNews": "false",
+            "checkForUpdates": False,
+        },
         "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": True},
     }
     for name, content in files.items():
@@ -69,16 +76,38 @@ def lab(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     root = state / "notebooks"
     shutil.copytree(ROOT / "notebooks", root)
     _write_settings(state / "user-settings")
-    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(state / "user-settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(state / "workspaces"), JUPYTER_RUNTIME_DIR=str(state / "runtime"))
-    for var in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "O365CHECK_SENDER", "O365CHECK_CASSETTE", "O365CHECK_SANDBOX"):
+    env = dict(
+        os.environ,
+        JUPYTERLAB_SETTINGS_DIR=str(state / "user-settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(state / "workspaces"),
+        JUPYTER_RUNTIME_DIR=str(state / "runtime"),
+    )
+    for var in (
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "O365CHECK_SENDER",
+        "O365CHECK_CASSETTE",
+        "O365CHECK_SANDBOX",
+    ):
         env.pop(var, None)
     port = _free_port()
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-               "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}", "--IdentityProvider.token=",
-               "--ServerApp.password=", "--LabApp.news_url=None",
-               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-               "--LabApp.extension_manager=readonly", "--LabApp.expose_app_in_browser=True"]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={root}",
+        "--IdentityProvider.token=",
+        "--ServerApp.password=",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
+        "--LabApp.expose_app_in_browser=True",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--ServerApp.allow_root=True")  # §3.4 item 1
     log = (state / "lab.log").open("w")
@@ -109,9 +138,19 @@ def lab(tmp_path_factory) -> Iterator[tuple[str, Path]]:
 @pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield browser
         browser.close()
 
@@ -140,7 +179,9 @@ def test_learner_fills_credentials_gets_a_token_and_sends(lab, browser):
         secret = page.locator("input[type='password']")  # §3.4 item 4
         secret.fill(SECRET_VALUE)
         secret.press("Enter")
-        page.get_by_text(f"Client secret: received ({len(SECRET_VALUE)} characters) and cleared").wait_for(timeout=20_000)
+        page.get_by_text(f"Client secret: received ({len(SECRET_VALUE)} characters) and cleared").wait_for(
+            timeout=20_000
+        )
         assert secret.input_value() == ""  # the box was emptied by the kernel
 
         page.locator("button.jupyter-button", has_text="Send it like Postman").click()

@@ -17,8 +17,16 @@ SETTINGS = Settings(tenant_id=TENANT, client_id=CLIENT, sender="a@contoso.exampl
 def make_token(**claims):
     def part(obj):
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-    base = {"aud": "https://graph.microsoft.com", "tid": TENANT, "appid": CLIENT, "roles": ["Mail.Send"],
-            "idtyp": "app", "exp": int(time.time()) + 3600, "ver": "1.0"}
+
+    base = {
+        "aud": "https://graph.microsoft.com",
+        "tid": TENANT,
+        "appid": CLIENT,
+        "roles": ["Mail.Send"],
+        "idtyp": "app",
+        "exp": int(time.time()) + 3600,
+        "ver": "1.0",
+    }
     base.update(claims)
     return f"{part({'typ': 'JWT', 'alg': 'RS256', 'nonce': 'x'})}.{part({k: v for k, v in base.items() if v is not None})}.not-a-valid-signature"
 
@@ -63,7 +71,9 @@ def test_domain_tenant_accepts_any_tid():
     assert failed(make_token(), settings) == []
 
 
-@pytest.mark.parametrize("token", ["not-a-jwt", "a.b", "a.!!!.c", "a." + base64.urlsafe_b64encode(b"[1]").decode() + ".c"])
+@pytest.mark.parametrize(
+    "token", ["not-a-jwt", "a.b", "a.!!!.c", "a." + base64.urlsafe_b64encode(b"[1]").decode() + ".c"]
+)
 def test_unreadable_tokens_raise_value_error(token):
     with pytest.raises(ValueError):
         read_unverified_claims(token)

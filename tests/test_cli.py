@@ -32,7 +32,10 @@ def captured_tokens(monkeypatch):
                 secret.value = CANARY_SECRET
 
         def remember(response, *args, **kw):
-            if response.headers.get("Content-Type", "").startswith("application/json") and "access_token" in response.text:
+            if (
+                response.headers.get("Content-Type", "").startswith("application/json")
+                and "access_token" in response.text
+            ):
                 tokens.append(response.json()["access_token"])
             return response
 
@@ -48,8 +51,13 @@ def test_no_secret_or_token_in_any_output(name, captured_tokens):
     outputs = []
     for extra in ([], ["--json"]):
         # --debug logs every request and response (headers and bodies) to stderr, which is in .output
-        result = CliRunner().invoke(main, ["--debug", "doctor", "--sandbox", name, "--client-secret", CANARY_SECRET, *extra], env={})
-        assert "DEBUG o365check.http: POST https://login.microsoftonline.com/" in result.output or SCENARIOS[name].failing_step == "discovery"
+        result = CliRunner().invoke(
+            main, ["--debug", "doctor", "--sandbox", name, "--client-secret", CANARY_SECRET, *extra], env={}
+        )
+        assert (
+            "DEBUG o365check.http: POST https://login.microsoftonline.com/" in result.output
+            or SCENARIOS[name].failing_step == "discovery"
+        )
         outputs += [result.output, str(result.exception or "")]
     if SCENARIOS[name].failing_step not in ("settings", "discovery", "token"):
         assert captured_tokens, "the sandbox issued no token: the test would prove nothing"
@@ -108,9 +116,14 @@ def test_unusable_input_exits_2_without_traceback(args, code, words):
 
 
 def test_consent_url_is_filled():
-    result = run("consent-url", "--tenant-id", "contoso.onmicrosoft.com", "--client-id", "4f1c2b3a-9d8e-4a7b-8c6d-5e4f3a2b1c0d")
+    result = run(
+        "consent-url", "--tenant-id", "contoso.onmicrosoft.com", "--client-id", "4f1c2b3a-9d8e-4a7b-8c6d-5e4f3a2b1c0d"
+    )
     assert result.exit_code == 0
-    assert result.output.strip() == "https://login.microsoftonline.com/contoso.onmicrosoft.com/adminconsent?client_id=4f1c2b3a-9d8e-4a7b-8c6d-5e4f3a2b1c0d"
+    assert (
+        result.output.strip()
+        == "https://login.microsoftonline.com/contoso.onmicrosoft.com/adminconsent?client_id=4f1c2b3a-9d8e-4a7b-8c6d-5e4f3a2b1c0d"
+    )
 
 
 def test_token_shows_claims_not_the_token(captured_tokens):
@@ -133,9 +146,20 @@ def test_send_failure_exits_1_with_diagnosis():
 
 
 def test_scope_mailboxes_fills_commands():
-    result = run("scope-mailboxes", "--client-id", "4f1c2b3a-9d8e-4a7b-8c6d-5e4f3a2b1c0d", "--sender", "noreply@contoso.example", "--group", "Mail senders")
+    result = run(
+        "scope-mailboxes",
+        "--client-id",
+        "4f1c2b3a-9d8e-4a7b-8c6d-5e4f3a2b1c0d",
+        "--sender",
+        "noreply@contoso.example",
+        "--group",
+        "Mail senders",
+    )
     assert result.exit_code == 0
-    assert "New-ApplicationAccessPolicy -AppId '4f1c2b3a-9d8e-4a7b-8c6d-5e4f3a2b1c0d' -PolicyScopeGroupId 'Mail senders'" in result.output
+    assert (
+        "New-ApplicationAccessPolicy -AppId '4f1c2b3a-9d8e-4a7b-8c6d-5e4f3a2b1c0d' -PolicyScopeGroupId 'Mail senders'"
+        in result.output
+    )
     assert "Test-ApplicationAccessPolicy -Identity 'noreply@contoso.example'" in result.output
 
 
@@ -149,10 +173,18 @@ def test_no_color_and_version():
 
 
 def test_live_unreachable_exits_3_in_a_real_process(tmp_path):
-    env = {"AZURE_TENANT_ID": "8c7e6f0a-3b1d-4c2e-9f5a-1d2e3f4a5b6c", "AZURE_CLIENT_ID": "4f1c2b3a-9d8e-4a7b-8c6d-5e4f3a2b1c0d",
-           "AZURE_CLIENT_SECRET": CANARY_SECRET, "O365CHECK_SENDER": "a@contoso.example", "PATH": "/usr/bin:/bin",
-           "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}  # a closed local port: nothing leaves the machine
-    result = subprocess.run([sys.executable, "-m", "o365check.cli", "doctor"], capture_output=True, text=True, env=env, timeout=60)
+    env = {
+        "AZURE_TENANT_ID": "8c7e6f0a-3b1d-4c2e-9f5a-1d2e3f4a5b6c",
+        "AZURE_CLIENT_ID": "4f1c2b3a-9d8e-4a7b-8c6d-5e4f3a2b1c0d",
+        "AZURE_CLIENT_SECRET": CANARY_SECRET,
+        "O365CHECK_SENDER": "a@contoso.example",
+        "PATH": "/usr/bin:/bin",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "",
+    }  # a closed local port: nothing leaves the machine
+    result = subprocess.run(
+        [sys.executable, "-m", "o365check.cli", "doctor"], capture_output=True, text=True, env=env, timeout=60
+    )
     assert result.returncode == 3, result.stdout + result.stderr
     assert "[FAIL] discovery" in result.stdout and "could not reach login.microsoftonline.com" in result.stdout
     assert CANARY_SECRET not in result.stdout + result.stderr
@@ -172,10 +204,17 @@ def test_sandbox_outbox_lists_what_a_served_sandbox_accepted():
     with box.serve(port=0) as server:
         settings = Settings._build(dict(box.credentials), {})
         session = build_session(sandbox=box)
-        send_mail(session, settings, acquire_app_token(settings, session).access_token, build_test_message(settings.sender, "x@contoso.example"))
+        send_mail(
+            session,
+            settings,
+            acquire_app_token(settings, session).access_token,
+            build_test_message(settings.sender, "x@contoso.example"),
+        )
         listed = run("sandbox", "outbox", server.base_url)
         as_json = json.loads(run("sandbox", "outbox", server.base_url, "--json").output)
-    assert listed.exit_code == 0 and "1 message(s) accepted" in listed.output and "o365check test message" in listed.output
+    assert (
+        listed.exit_code == 0 and "1 message(s) accepted" in listed.output and "o365check test message" in listed.output
+    )
     assert as_json[0]["to"] == ["x@contoso.example"]
 
 

@@ -40,8 +40,9 @@ def token_error(code: int, text: str = "something went wrong", **extra: str) -> 
 
 
 def graph_error(status: int, code: str, message: str, **kw) -> GraphError:
-    return graph_error_class(status)(status, code, message, request_id="req-1", client_request_id="creq-1",
-                                     date="2024-05-01T10:00:00", **kw)
+    return graph_error_class(status)(
+        status, code, message, request_id="req-1", client_request_id="creq-1", date="2024-05-01T10:00:00", **kw
+    )
 
 
 AADSTS_TITLES = [
@@ -86,61 +87,192 @@ AADSTS_TITLES = [
 
 # (status, code, message as observed in reference §4.3, catalog key, pinned title)
 GRAPH_CASES = [
-    (401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.",
-     "InvalidAuthenticationToken#expired", "The access token has expired or is not yet valid"),
-    (401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.",
-     "InvalidAuthenticationToken#expired", "The access token has expired or is not yet valid"),
-    (401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.",
-     "InvalidAuthenticationToken#audience", "The access token is for another API (invalid audience)"),
-    (401, "InvalidAuthenticationToken", "CompactToken validation failed with reason code: 80049228.",
-     "InvalidAuthenticationToken#compact", "The access token could not be read (CompactToken)"),
-    (401, "InvalidAuthenticationToken", "Access token is empty.",
-     "InvalidAuthenticationToken#empty", "No access token was sent"),
-    (401, "InvalidAuthenticationToken", "Something new about the token.",
-     "InvalidAuthenticationToken", "Graph rejected the access token"),
-    (401, "NoPermissionsInAccessToken", "The token contains no permissions, or permissions can not be understood.",
-     "NoPermissionsInAccessToken", "The token has no permissions (Mail.Send not granted as an application permission)"),
-    (403, "ErrorAccessDenied", "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings.",
-     "ErrorAccessDenied#policy", "The sender is outside the app's application access policy"),
-    (403, "ErrorAccessDenied", "Access to OData is disabled.",
-     "ErrorAccessDenied#policy", "The sender is outside the app's application access policy"),
-    (403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.",
-     "ErrorAccessDenied", "Access denied: the token lacks Mail.Send for this mailbox"),
-    (403, "ErrorSendAsDenied", "The user account which was used to submit this request does not have the right to "
-     "send mail on behalf of the specified sending account., Cannot submit message.",
-     "ErrorSendAsDenied", "The app may not send as the 'from' address"),
-    (404, "ErrorInvalidUser", f"The requested user '{SENDER}' is invalid.",
-     "ErrorInvalidUser", "The sender mailbox does not exist"),
-    (404, "ResourceNotFound", "Resource could not be discovered.",
-     "ResourceNotFound", "The sender has no mailbox (resource not found)"),
-    (404, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise.",
-     "MailboxNotEnabledForRESTAPI", "The sender has no usable Exchange Online mailbox (no licence, inactive or on-premises)"),
-    (400, "BadRequest", "/me request is only valid with delegated authentication flow.",
-     "BadRequest#me", "/me cannot be used with an app-only token"),
-    (400, "BadRequest", "The property 'subject' does not exist on type 'microsoft.graph.sendMail'.",
-     "BadRequest#nesting", 'The message fields are not inside "message"'),
+    (
+        401,
+        "InvalidAuthenticationToken",
+        "Access token has expired or is not yet valid.",
+        "InvalidAuthenticationToken#expired",
+        "The access token has expired or is not yet valid",
+    ),
+    (
+        401,
+        "InvalidAuthenticationToken",
+        "Lifetime validation failed, the token is expired.",
+        "InvalidAuthenticationToken#expired",
+        "The access token has expired or is not yet valid",
+    ),
+    (
+        401,
+        "InvalidAuthenticationToken",
+        "Access token validation failure. Invalid audience.",
+        "InvalidAuthenticationToken#audience",
+        "The access token is for another API (invalid audience)",
+    ),
+    (
+        401,
+        "InvalidAuthenticationToken",
+        "CompactToken validation failed with reason code: 80049228.",
+        "InvalidAuthenticationToken#compact",
+        "The access token could not be read (CompactToken)",
+    ),
+    (
+        401,
+        "InvalidAuthenticationToken",
+        "Access token is empty.",
+        "InvalidAuthenticationToken#empty",
+        "No access token was sent",
+    ),
+    (
+        401,
+        "InvalidAuthenticationToken",
+        "Something new about the token.",
+        "InvalidAuthenticationToken",
+        "Graph rejected the access token",
+    ),
+    (
+        401,
+        "NoPermissionsInAccessToken",
+        "The token contains no permissions, or permissions can not be understood.",
+        "NoPermissionsInAccessToken",
+        "The token has no permissions (Mail.Send not granted as an application permission)",
+    ),
+    (
+        403,
+        "ErrorAccessDenied",
+        "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings.",
+        "ErrorAccessDenied#policy",
+        "The sender is outside the app's application access policy",
+    ),
+    (
+        403,
+        "ErrorAccessDenied",
+        "Access to OData is disabled.",
+        "ErrorAccessDenied#policy",
+        "The sender is outside the app's application access policy",
+    ),
+    (
+        403,
+        "ErrorAccessDenied",
+        "Access is denied. Check credentials and try again.",
+        "ErrorAccessDenied",
+        "Access denied: the token lacks Mail.Send for this mailbox",
+    ),
+    (
+        403,
+        "ErrorSendAsDenied",
+        "The user account which was used to submit this request does not have the right to "
+        "send mail on behalf of the specified sending account., Cannot submit message.",
+        "ErrorSendAsDenied",
+        "The app may not send as the 'from' address",
+    ),
+    (
+        404,
+        "ErrorInvalidUser",
+        f"The requested user '{SENDER}' is invalid.",
+        "ErrorInvalidUser",
+        "The sender mailbox does not exist",
+    ),
+    (
+        404,
+        "ResourceNotFound",
+        "Resource could not be discovered.",
+        "ResourceNotFound",
+        "The sender has no mailbox (resource not found)",
+    ),
+    (
+        404,
+        "MailboxNotEnabledForRESTAPI",
+        "The mailbox is either inactive, soft-deleted, or is hosted on-premise.",
+        "MailboxNotEnabledForRESTAPI",
+        "The sender has no usable Exchange Online mailbox (no licence, inactive or on-premises)",
+    ),
+    (
+        400,
+        "BadRequest",
+        "/me request is only valid with delegated authentication flow.",
+        "BadRequest#me",
+        "/me cannot be used with an app-only token",
+    ),
+    (
+        400,
+        "BadRequest",
+        "The property 'subject' does not exist on type 'microsoft.graph.sendMail'.",
+        "BadRequest#nesting",
+        'The message fields are not inside "message"',
+    ),
     (400, "BadRequest", "Something else is wrong.", "BadRequest", "Graph refused the request as malformed"),
-    (400, "BadRequest", "The maximum request length supported is 4MB... Maximum request length exceeded.",
-     "RequestEntityTooLarge", "The request is larger than 4 MB"),
-    (400, "ErrorInvalidRecipients", "At least one recipient isn't valid., Recipient \"bad\" isn't resolved.",
-     "ErrorInvalidRecipients", "A recipient address is not valid"),
-    (400, "RequestBodyRead", "Cannot convert the literal '0' to the expected type 'Edm.String'.",
-     "RequestBodyRead#type", "The JSON body has a value of the wrong type"),
-    (415, "RequestBodyRead", "A supported MIME type could not be found that matches the content type of the response.",
-     "RequestBodyRead#content-type", "The Content-Type header is missing or wrong"),
+    (
+        400,
+        "BadRequest",
+        "The maximum request length supported is 4MB... Maximum request length exceeded.",
+        "RequestEntityTooLarge",
+        "The request is larger than 4 MB",
+    ),
+    (
+        400,
+        "ErrorInvalidRecipients",
+        "At least one recipient isn't valid., Recipient \"bad\" isn't resolved.",
+        "ErrorInvalidRecipients",
+        "A recipient address is not valid",
+    ),
+    (
+        400,
+        "RequestBodyRead",
+        "Cannot convert the literal '0' to the expected type 'Edm.String'.",
+        "RequestBodyRead#type",
+        "The JSON body has a value of the wrong type",
+    ),
+    (
+        415,
+        "RequestBodyRead",
+        "A supported MIME type could not be found that matches the content type of the response.",
+        "RequestBodyRead#content-type",
+        "The Content-Type header is missing or wrong",
+    ),
     (400, "RequestBodyRead", "Unreadable.", "RequestBodyRead", "Graph could not read the request body"),
-    (400, "ErrorInvalidRequest", "Cannot read the request body.",
-     "ErrorInvalidRequest", "The request body could not be read"),
-    (400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content.",
-     "ErrorMimeContentInvalidBase64String", "The MIME content is not valid Base64"),
-    (413, "RequestEntityTooLarge", "Maximum request length exceeded.",
-     "RequestEntityTooLarge", "The request is larger than 4 MB"),
-    (400, "ErrorMessageSizeExceeded", "The message exceeds the maximum supported size.",
-     "ErrorMessageSizeExceeded", "The message is larger than the allowed size"),
-    (429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.",
-     "ApplicationThrottled", "The app is throttled for this mailbox"),
+    (
+        400,
+        "ErrorInvalidRequest",
+        "Cannot read the request body.",
+        "ErrorInvalidRequest",
+        "The request body could not be read",
+    ),
+    (
+        400,
+        "ErrorMimeContentInvalidBase64String",
+        "Invalid base64 string for MIME content.",
+        "ErrorMimeContentInvalidBase64String",
+        "The MIME content is not valid Base64",
+    ),
+    (
+        413,
+        "RequestEntityTooLarge",
+        "Maximum request length exceeded.",
+        "RequestEntityTooLarge",
+        "The request is larger than 4 MB",
+    ),
+    (
+        400,
+        "ErrorMessageSizeExceeded",
+        "The message exceeds the maximum supported size.",
+        "ErrorMessageSizeExceeded",
+        "The message is larger than the allowed size",
+    ),
+    (
+        429,
+        "ApplicationThrottled",
+        "Application is over its MailboxConcurrency limit.",
+        "ApplicationThrottled",
+        "The app is throttled for this mailbox",
+    ),
     (429, "TooManyRequests", "Please retry again later.", "TooManyRequests", "Graph is throttling the requests"),
-    (429, "activityLimitReached", "Please retry again later.", "activityLimitReached", "Graph is throttling the requests"),
+    (
+        429,
+        "activityLimitReached",
+        "Please retry again later.",
+        "activityLimitReached",
+        "Graph is throttling the requests",
+    ),
     (503, "serviceNotAvailable", "Service unavailable.", "serviceNotAvailable", "Graph is temporarily unavailable"),
     (500, "UnknownError", "", "UnknownError", "Graph is temporarily unavailable"),
     (500, "generalException", "General exception.", "generalException", "Graph is temporarily unavailable"),
@@ -213,7 +345,10 @@ def test_the_pinned_tables_cover_the_whole_catalog():
 
 
 def test_the_reference_cites_the_documented_page():
-    assert diagnose(token_error(7000215)).reference == "https://learn.microsoft.com/entra/identity-platform/reference-error-codes"
+    assert (
+        diagnose(token_error(7000215)).reference
+        == "https://learn.microsoft.com/entra/identity-platform/reference-error-codes"
+    )
     assert diagnose(token_error(900023)).reference == "https://login.microsoftonline.com/error?code=900023"
     raop = graph_error(403, "ErrorAccessDenied", "Access to OData is disabled: [RAOP] : Blocked")
     assert diagnose(raop).reference == "https://learn.microsoft.com/graph/auth-limit-mailbox-access"
@@ -248,25 +383,36 @@ def test_unknown_graph_code_keeps_code_message_and_ids():
 
 
 def test_unknown_graph_codes_fall_back_by_status():
-    assert diagnose(graph_error(429, "Too Many Requests", "x", retry_after=5)).title == "Graph is throttling the requests"
+    assert (
+        diagnose(graph_error(429, "Too Many Requests", "x", retry_after=5)).title == "Graph is throttling the requests"
+    )
     assert diagnose(graph_error(502, "Bad Gateway", "x")).title == "Graph is temporarily unavailable"
 
 
 def test_retry_after_is_filled_into_the_throttling_fix():
-    d = diagnose(graph_error(429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.", retry_after=7))
+    d = diagnose(
+        graph_error(429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.", retry_after=7)
+    )
     assert "Wait the Retry-After time (7 s)" in d.fixes[0]
     unknown = diagnose(graph_error(429, "TooManyRequests", "Please retry again later."))
     assert "(none given: start with a few seconds)" in unknown.fixes[0]
     assert ("Retry-After", "7 s") in d.details
 
 
-@pytest.mark.parametrize("subject", [
-    token_error(65001),
-    "claims-roles-missing",
-    "no-admin-consent",
-    graph_error(401, "NoPermissionsInAccessToken", "The token contains no permissions, or permissions can not be understood."),
-    Problem("token", "", "has no roles", "grant consent", code="claims-roles-missing"),
-])
+@pytest.mark.parametrize(
+    "subject",
+    [
+        token_error(65001),
+        "claims-roles-missing",
+        "no-admin-consent",
+        graph_error(
+            401,
+            "NoPermissionsInAccessToken",
+            "The token contains no permissions, or permissions can not be understood.",
+        ),
+        Problem("token", "", "has no roles", "grant consent", code="claims-roles-missing"),
+    ],
+)
 def test_consent_diagnoses_contain_the_filled_admin_consent_url(subject):
     d = diagnose(subject, CTX)
     assert any(CONSENT_URL in fix for fix in d.fixes)
@@ -326,14 +472,18 @@ def test_settings_error_with_one_problem_is_that_problem():
 
 
 def test_settings_error_with_several_problems_lists_each():
-    err = SettingsError([
-        Problem("AZURE_TENANT_ID", "", "is missing", "set it", code="tenant-missing"),
-        Problem("AZURE_CLIENT_ID", "abc", "is not a GUID", "copy it", code="client-id-invalid"),
-        Problem("O365CHECK_SENDER", "x", "looks odd", "check it", severity="warning", code="sender-invalid"),
-    ])
+    err = SettingsError(
+        [
+            Problem("AZURE_TENANT_ID", "", "is missing", "set it", code="tenant-missing"),
+            Problem("AZURE_CLIENT_ID", "abc", "is not a GUID", "copy it", code="client-id-invalid"),
+            Problem("O365CHECK_SENDER", "x", "looks odd", "check it", severity="warning", code="sender-invalid"),
+        ]
+    )
     d = diagnose(err, CTX)
     assert d.title == "2 settings need fixing"
-    assert d.fixes[0].startswith("The tenant ID is missing: ") and d.fixes[1].startswith("The client ID is not a GUID: ")
+    assert d.fixes[0].startswith("The tenant ID is missing: ") and d.fixes[1].startswith(
+        "The client ID is not a GUID: "
+    )
 
 
 def test_unknown_problem_code_uses_the_problems_own_words():
@@ -343,8 +493,9 @@ def test_unknown_problem_code_uses_the_problems_own_words():
 
 
 def test_problem_values_of_secret_fields_are_masked():
-    d = diagnose(Problem("AZURE_CLIENT_SECRET", "real-secret-value", "looks like a GUID", "x",
-                         code="secret-looks-like-guid"))
+    d = diagnose(
+        Problem("AZURE_CLIENT_SECRET", "real-secret-value", "looks like a GUID", "x", code="secret-looks-like-guid")
+    )
     assert "real-secret-value" not in repr(d) and ("Value", "********") in d.details
 
 
@@ -362,12 +513,15 @@ def test_unknown_finding_string_and_foreign_exceptions_still_diagnose():
 def test_no_secret_or_token_can_appear_in_a_diagnosis():
     canary = "CANARY-s3cr3t~value.1234567890"
     jwt = "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2dyYXBoIn0.c2lnbmF0dXJlLXBhcnQ"
-    err = TokenError.from_response({
-        "error": "invalid_client",
-        "error_description": f"AADSTS7000215: Invalid client secret provided. client_secret={canary}&x=1 {jwt}"
-                             "\r\nTrace ID: t\r\nCorrelation ID: c",
-        "error_codes": [7000215],
-    }, status=401)
+    err = TokenError.from_response(
+        {
+            "error": "invalid_client",
+            "error_description": f"AADSTS7000215: Invalid client secret provided. client_secret={canary}&x=1 {jwt}"
+            "\r\nTrace ID: t\r\nCorrelation ID: c",
+            "error_codes": [7000215],
+        },
+        status=401,
+    )
     graph = graph_error(401, "InvalidAuthenticationToken", f"Bearer {jwt} is broken")
     for subject in (err, graph, RuntimeError(f"client_secret={canary}"), ServiceUnreachableError("h", f"Bearer {jwt}")):
         d = diagnose(subject, CTX)
@@ -376,8 +530,14 @@ def test_no_secret_or_token_can_appear_in_a_diagnosis():
 
 
 def test_format_diagnosis_shape():
-    d = Diagnosis("Title", "Why it happened.", ("Do this.", "Then that\nand this too."), "https://example.org/doc",
-                  code="X1", details=(("Trace ID", "t-1"), ("Message", "m")))
+    d = Diagnosis(
+        "Title",
+        "Why it happened.",
+        ("Do this.", "Then that\nand this too."),
+        "https://example.org/doc",
+        code="X1",
+        details=(("Trace ID", "t-1"), ("Message", "m")),
+    )
     assert format_diagnosis(d).splitlines() == [
         "Title",
         "Why it happened.",

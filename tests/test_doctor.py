@@ -12,23 +12,43 @@ EXPECTED = {
     "ok": {},
     "tenant-not-found": {"discovery": ("AADSTS90002", "The tenant was not found")},
     "app-not-found": {"token": ("AADSTS700016", "The application was not found in this tenant")},
-    "secret-id-not-value": {"token": ("AADSTS7000215", "The client secret is wrong (often the secret ID was used instead of its value)")},
-    "wrong-secret": {"token": ("AADSTS7000215", "The client secret is wrong (often the secret ID was used instead of its value)")},
+    "secret-id-not-value": {
+        "token": ("AADSTS7000215", "The client secret is wrong (often the secret ID was used instead of its value)")
+    },
+    "wrong-secret": {
+        "token": ("AADSTS7000215", "The client secret is wrong (often the secret ID was used instead of its value)")
+    },
     "secret-expired": {"token": ("AADSTS7000222", "The client secret has expired")},
     "app-disabled": {"token": ("AADSTS7000112", "The application is disabled")},
     "conditional-access-blocked": {"token": ("AADSTS53003", "Conditional Access blocked the token")},
     "no-admin-consent": {
-        "claims": ("claims-roles-missing", "The token has no roles: Mail.Send is not granted as an application permission"),
-        "send": ("NoPermissionsInAccessToken", "The token has no permissions (Mail.Send not granted as an application permission)"),
+        "claims": (
+            "claims-roles-missing",
+            "The token has no roles: Mail.Send is not granted as an application permission",
+        ),
+        "send": (
+            "NoPermissionsInAccessToken",
+            "The token has no permissions (Mail.Send not granted as an application permission)",
+        ),
     },
     "wrong-permission": {
-        "claims": ("claims-mail-send-missing", "The token has roles but not Mail.Send (delegated permission added instead)"),
+        "claims": (
+            "claims-mail-send-missing",
+            "The token has roles but not Mail.Send (delegated permission added instead)",
+        ),
         "send": ("ErrorAccessDenied", "Access denied: the token lacks Mail.Send for this mailbox"),
     },
     "sender-not-found": {"send": ("ErrorInvalidUser", "The sender mailbox does not exist")},
-    "mailbox-unlicensed": {"send": ("MailboxNotEnabledForRESTAPI", "The sender has no usable Exchange Online mailbox (no licence, inactive or on-premises)")},
+    "mailbox-unlicensed": {
+        "send": (
+            "MailboxNotEnabledForRESTAPI",
+            "The sender has no usable Exchange Online mailbox (no licence, inactive or on-premises)",
+        )
+    },
     "shared-mailbox": {},
-    "access-policy-denied": {"send": ("ErrorAccessDenied", "The sender is outside the app's application access policy")},
+    "access-policy-denied": {
+        "send": ("ErrorAccessDenied", "The sender is outside the app's application access policy")
+    },
     "throttled": {"send": ("ApplicationThrottled", "The app is throttled for this mailbox")},
 }
 
@@ -77,7 +97,7 @@ def test_scenario(name):
         assert report.failed_step.name == scenario.failing_step
         assert scenario.error_code in [code for code, _ in failed.values()]
         order = [s.name for s in steps]
-        for skipped in order[order.index(report.failed_step.name) + 1:]:
+        for skipped in order[order.index(report.failed_step.name) + 1 :]:
             status = next(s.status for s in steps if s.name == skipped)
             needs_token = scenario.failing_step in ("settings", "discovery", "token")
             assert status == ("skipped" if needs_token else status)
@@ -119,13 +139,18 @@ def _flip_off(box, clock):
     def sleep(seconds):
         clock.sleep(seconds)
         box.app.injector.faults = Faults()
+
     return sleep
 
 
 @pytest.mark.parametrize("status", [429, 503])
 def test_graph_retry_after_is_honoured_then_send_succeeds(status):
     clock = FakeClock()
-    box = Sandbox("ok", faults=Faults(host_rates={"graph.microsoft.com": 1.0}, statuses=(status,), retry_after=1, seed=1), clock=clock)
+    box = Sandbox(
+        "ok",
+        faults=Faults(host_rates={"graph.microsoft.com": 1.0}, statuses=(status,), retry_after=1, seed=1),
+        clock=clock,
+    )
     report = doctor(box, sleep=_flip_off(box, clock), max_wait=10)
     send = report.steps[-1]
     assert send.status == "passed"
@@ -136,7 +161,11 @@ def test_graph_retry_after_is_honoured_then_send_succeeds(status):
 
 def test_retry_after_beyond_the_bound_is_not_waited_for():
     clock = FakeClock()
-    box = Sandbox("ok", faults=Faults(host_rates={"graph.microsoft.com": 1.0}, statuses=(429,), retry_after=30, seed=1), clock=clock)
+    box = Sandbox(
+        "ok",
+        faults=Faults(host_rates={"graph.microsoft.com": 1.0}, statuses=(429,), retry_after=30, seed=1),
+        clock=clock,
+    )
     report = doctor(box, sleep=clock.sleep, max_wait=10)
     send = report.steps[-1]
     assert send.status == "failed" and send.error_code == "TooManyRequests"
@@ -146,7 +175,11 @@ def test_retry_after_beyond_the_bound_is_not_waited_for():
 
 def test_waits_add_up_to_the_bound_then_stop():
     clock = FakeClock()
-    box = Sandbox("ok", faults=Faults(host_rates={"graph.microsoft.com": 1.0}, statuses=(429,), retry_after=2, seed=1), clock=clock)
+    box = Sandbox(
+        "ok",
+        faults=Faults(host_rates={"graph.microsoft.com": 1.0}, statuses=(429,), retry_after=2, seed=1),
+        clock=clock,
+    )
     report = doctor(box, sleep=clock.sleep, max_wait=5)
     assert clock.sleeps == [2, 2]
     assert report.steps[-1].waited == 4 and ("Waited (Retry-After)", "4 s") in report.steps[-1].details
@@ -154,7 +187,11 @@ def test_waits_add_up_to_the_bound_then_stop():
 
 def test_token_endpoint_throttling_is_waited_out():
     clock = FakeClock()
-    box = Sandbox("ok", faults=Faults(host_rates={"login.microsoftonline.com": 1.0}, statuses=(429,), retry_after=1, seed=3), clock=clock)
+    box = Sandbox(
+        "ok",
+        faults=Faults(host_rates={"login.microsoftonline.com": 1.0}, statuses=(429,), retry_after=1, seed=3),
+        clock=clock,
+    )
     # Discovery is throttled too: switch faults off only when the token step starts waiting.
     box.app.injector.faults = Faults()
     settings = Settings._build(dict(box.credentials), {})
@@ -165,7 +202,9 @@ def test_token_endpoint_throttling_is_waited_out():
     for step in run_doctor(settings, session, sandbox=box, sleep=_flip_off(box, clock)):
         steps.append(step)
         if step.name == "discovery":
-            box.app.injector.faults = Faults(host_rates={"login.microsoftonline.com": 1.0}, statuses=(429,), retry_after=1, seed=3)
+            box.app.injector.faults = Faults(
+                host_rates={"login.microsoftonline.com": 1.0}, statuses=(429,), retry_after=1, seed=3
+            )
     token = next(s for s in steps if s.name == "token")
     assert token.status == "passed" and token.waited == 1 and clock.sleeps == [1]
 

@@ -24,7 +24,13 @@ def send(name, payload=None, **changes):
     settings = Settings._build(dict(box.credentials, **changes), {})
     session = build_session(sandbox=box)
     token = acquire_app_token(settings, session).access_token
-    return send_mail(session, settings, token, payload or build_test_message(settings.sender, settings.effective_recipient), max_wait=0)
+    return send_mail(
+        session,
+        settings,
+        token,
+        payload or build_test_message(settings.sender, settings.effective_recipient),
+        max_wait=0,
+    )
 
 
 @pytest.mark.parametrize(
@@ -58,7 +64,12 @@ def test_invalid_token_is_an_authentication_error():
     box = Sandbox("ok")
     settings = Settings._build(dict(box.credentials), {})
     with pytest.raises(GraphAuthenticationError) as info:
-        send_mail(build_session(sandbox=box), settings, Secret("garbage"), build_test_message(settings.sender, settings.sender))
+        send_mail(
+            build_session(sandbox=box),
+            settings,
+            Secret("garbage"),
+            build_test_message(settings.sender, settings.sender),
+        )
     assert info.value.code == "InvalidAuthenticationToken"
 
 
@@ -71,7 +82,10 @@ def test_non_json_error_bodies_still_give_a_graph_error():
 
 def test_sender_is_url_quoted_but_keeps_the_at_sign():
     settings = Settings(sender="o'brien+news@contoso.example", cloud="china")
-    assert send_mail_url(settings) == "https://microsoftgraph.chinacloudapi.cn/v1.0/users/o%27brien%2Bnews@contoso.example/sendMail"
+    assert (
+        send_mail_url(settings)
+        == "https://microsoftgraph.chinacloudapi.cn/v1.0/users/o%27brien%2Bnews@contoso.example/sendMail"
+    )
 
 
 def test_ok_sends_once():

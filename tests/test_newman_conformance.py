@@ -25,7 +25,6 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-
 from echo_server import ECHO_ORIGINS, PostmanEchoApp, rewrite_echo_urls, serve_echo
 from newman_support import (
     ROOT,
@@ -37,6 +36,7 @@ from newman_support import (
     run_o365check,
     serve_sandbox,
 )
+
 from o365check.redact import MASK
 
 pytestmark = pytest.mark.block_network(allowed_hosts=["127.0.0.1"])
@@ -101,7 +101,9 @@ def test_oauth2_helper_collection_passes_in_o365check_and_fails_in_newman(newman
     with serve_sandbox("ok", environment):
         newman_run = run_newman(newman, GUIDE_OAUTH2, ["-e", str(environment)], tmp_path)
         ours = run_o365check(GUIDE_OAUTH2, ["-e", str(environment)], tmp_path)
-    assert [(e.name, e.method, e.url) for e in ours.executions] == [(e.name, e.method, e.url) for e in newman_run.executions]
+    assert [(e.name, e.method, e.url) for e in ours.executions] == [
+        (e.name, e.method, e.url) for e in newman_run.executions
+    ]
     assert [(e.code, e.tests) for e in newman_run.executions] == [(401, ((SENDMAIL_TEST, False),))]
     assert [(e.code, e.tests) for e in ours.executions] == [(202, ((SENDMAIL_TEST, True),))]
     assert (newman_run.exit_code, ours.exit_code) == (1, 0)
@@ -111,6 +113,7 @@ def test_oauth2_helper_collection_passes_in_o365check_and_fails_in_newman(newman
 
 # -- our conformance collection with scripts, against the loopback echo -------------------------
 
+
 @pytest.fixture(scope="module")
 def echo() -> Iterator[tuple[str, PostmanEchoApp]]:
     with serve_echo() as served:
@@ -119,14 +122,19 @@ def echo() -> Iterator[tuple[str, PostmanEchoApp]]:
 
 def _echo_environment(path: Path, base_url: str) -> Path:
     # enabled:false is ignored by Newman (runner-facts §1.3), so the conformance run carries none.
-    document = {"id": "conformance", "name": "conformance", "_postman_variable_scope": "environment",
-                "values": [{"key": "echo_base", "value": base_url, "type": "default", "enabled": True}]}
+    document = {
+        "id": "conformance",
+        "name": "conformance",
+        "_postman_variable_scope": "environment",
+        "values": [{"key": "echo_base", "value": base_url, "type": "default", "enabled": True}],
+    }
     path.write_text(json.dumps(document), encoding="utf-8")
     return path
 
 
-def _run_both_logged(newman: str, app: PostmanEchoApp, collection: Path, args: list[str],
-                     work: Path) -> tuple[RunResult, list[tuple[str, str]], RunResult, list[tuple[str, str]]]:
+def _run_both_logged(
+    newman: str, app: PostmanEchoApp, collection: Path, args: list[str], work: Path
+) -> tuple[RunResult, list[tuple[str, str]], RunResult, list[tuple[str, str]]]:
     """Run Newman then o365check; return each run with the requests the echo server received.
 
     Paths are compared percent-decoded: Newman sends some characters raw (``{{x}}`` left
@@ -146,7 +154,7 @@ def _as_o365check_reports_it(run: RunResult) -> list[Execution]:
     position in its folder, so the console and failures can point at it)."""
     seen: set[str] = set()
     kept = []
-    for raw, execution in zip(run.report["run"]["executions"], run.executions):
+    for raw, execution in zip(run.report["run"]["executions"], run.executions, strict=False):
         if raw.get("id") in seen:
             continue
         seen.add(raw.get("id"))
@@ -164,7 +172,7 @@ def test_scripts_collection_agrees_with_newman(newman: str, echo: tuple[str, Pos
     assert our_log == newman_log  # the server saw the same requests in the same order
     theirs = _as_o365check_reports_it(newman_run)
     assert [e.name for e in ours.executions] == [e.name for e in theirs]
-    for mine, their in zip(ours.executions, theirs):
+    for mine, their in zip(ours.executions, theirs, strict=False):
         assert (mine.name, mine.code, mine.tests) == (their.name, their.code, their.tests)
         if mine.name != "pm.sendRequest from a test":  # Newman shows the sendRequest's URL there
             assert (mine.method, mine.url) == (their.method, their.url)
@@ -175,27 +183,50 @@ def test_scripts_collection_agrees_with_newman(newman: str, echo: tuple[str, Pos
     assert ours.variables["legacy_x"] == "42" and ours.variables["sent_code"] == "200"
 
 
-def test_enabled_false_is_honoured_where_newman_ignores_it(newman: str, echo: tuple[str, PostmanEchoApp],
-                                                          tmp_path: Path) -> None:
+def test_enabled_false_is_honoured_where_newman_ignores_it(
+    newman: str, echo: tuple[str, PostmanEchoApp], tmp_path: Path
+) -> None:
     """Documented difference (runner-facts §1.3, newman#1710): Newman resolves a variable the
     Postman app exported with ``"enabled": false``; o365check leaves it unresolved, as Postman does."""
     base_url, app = echo
     environment = tmp_path / "off.postman_environment.json"
-    environment.write_text(json.dumps({"name": "off", "values": [
-        {"key": "echo_base", "value": base_url, "enabled": True},
-        {"key": "off_var", "value": "should-not-be-used", "type": "default", "enabled": False}]}), encoding="utf-8")
+    environment.write_text(
+        json.dumps(
+            {
+                "name": "off",
+                "values": [
+                    {"key": "echo_base", "value": base_url, "enabled": True},
+                    {"key": "off_var", "value": "should-not-be-used", "type": "default", "enabled": False},
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     collection = tmp_path / "off.postman_collection.json"
-    collection.write_text(json.dumps({
-        "info": {"name": "enabled false", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},
-        "item": [{"name": "uses off_var", "request": {"method": "GET", "url": "{{echo_base}}/get?v={{off_var}}"}}],
-    }), encoding="utf-8")
-    newman_run, newman_log, ours, our_log = _run_both_logged(newman, app, collection, ["-e", str(environment)], tmp_path)
+    collection.write_text(
+        json.dumps(
+            {
+                "info": {
+                    "name": "enabled false",
+                    "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json",
+                },
+                "item": [
+                    {"name": "uses off_var", "request": {"method": "GET", "url": "{{echo_base}}/get?v={{off_var}}"}}
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    newman_run, newman_log, ours, our_log = _run_both_logged(
+        newman, app, collection, ["-e", str(environment)], tmp_path
+    )
     assert newman_log == [("GET", "/get?v=should-not-be-used")]
     assert our_log == [("GET", "/get?v={{off_var}}")]
     assert newman_run.exit_code == ours.exit_code == 0
 
 
 # -- the corpus collections that need no internet, against the loopback echo --------------------
+
 
 def _corpus(*parts: str) -> Path:
     return need_corpus().joinpath(*parts)
@@ -205,22 +236,38 @@ def _corpus(*parts: str) -> Path:
 CORPUS_CASES: dict[str, list[str]] = {
     "newman-examples/sample-collection.json": [],
     "newman-integration/bom-and-encoding/bom-in-collection-file.postman_collection.json": [],
-    "newman-integration/bom-and-encoding/utf16-le-encoding-in-env.postman_collection.json":
-        ["-e", "newman-integration/bom-and-encoding/utf16-le-encoding-in-env.postman_environment.json"],
-    "newman-integration/disabled-and-duplicate-variables/disabled-and-duplicates.postman_collection.json":
-        ["-e", "newman-integration/disabled-and-duplicate-variables/disabled-and-duplicates.postman_environment.json"],
-    "newman-integration/esc-formdata/esc-formdata.postman_collection.json":
-        ["-e", "newman-integration/esc-formdata/esc-formdata.postman_environment.json"],
-    "newman-integration/inherited-entities/inherited-entities.postman_collection.json":
-        ["-e", "newman-integration/inherited-entities/inherited-entities.postman_environment.json"],
-    "newman-integration/globals-env-data-files/globals-env-data-files.postman_collection.json":
-        ["-e", "newman-integration/globals-env-data-files/globals-env-data-files.postman_environment.json",
-         "-g", "newman-integration/globals-env-data-files/globals-env-data-files.postman_globals.json",
-         "-d", "newman-integration/globals-env-data-files/globals-env-data-files.postman_data.json"],
-    "newman-integration/csv-with-bom/csv-with-bom.postman_collection.json":
-        ["-d", "newman-integration/csv-with-bom/csv-with-bom.postman_data.csv"],
-    "newman-integration/comma-test-csv/comma-test-csv.postman_collection.json":
-        ["-d", "newman-integration/comma-test-csv/comma-test-csv.postman_data.csv"],
+    "newman-integration/bom-and-encoding/utf16-le-encoding-in-env.postman_collection.json": [
+        "-e",
+        "newman-integration/bom-and-encoding/utf16-le-encoding-in-env.postman_environment.json",
+    ],
+    "newman-integration/disabled-and-duplicate-variables/disabled-and-duplicates.postman_collection.json": [
+        "-e",
+        "newman-integration/disabled-and-duplicate-variables/disabled-and-duplicates.postman_environment.json",
+    ],
+    "newman-integration/esc-formdata/esc-formdata.postman_collection.json": [
+        "-e",
+        "newman-integration/esc-formdata/esc-formdata.postman_environment.json",
+    ],
+    "newman-integration/inherited-entities/inherited-entities.postman_collection.json": [
+        "-e",
+        "newman-integration/inherited-entities/inherited-entities.postman_environment.json",
+    ],
+    "newman-integration/globals-env-data-files/globals-env-data-files.postman_collection.json": [
+        "-e",
+        "newman-integration/globals-env-data-files/globals-env-data-files.postman_environment.json",
+        "-g",
+        "newman-integration/globals-env-data-files/globals-env-data-files.postman_globals.json",
+        "-d",
+        "newman-integration/globals-env-data-files/globals-env-data-files.postman_data.json",
+    ],
+    "newman-integration/csv-with-bom/csv-with-bom.postman_collection.json": [
+        "-d",
+        "newman-integration/csv-with-bom/csv-with-bom.postman_data.csv",
+    ],
+    "newman-integration/comma-test-csv/comma-test-csv.postman_collection.json": [
+        "-d",
+        "newman-integration/comma-test-csv/comma-test-csv.postman_data.csv",
+    ],
     "newman-integration/multi-level-folders-v2.postman_collection.json": [],
     "newman-integration/multiple-form-values.postman_collection.json": [],
     "newman-integration/request-chaining-test.postman_collection.json": [],
@@ -248,14 +295,17 @@ def _pointed_at_echo(path: Path, base_url: str, work: Path) -> Path:
 
 
 @pytest.mark.parametrize("relative", sorted(CORPUS_CASES))
-def test_corpus_collection_agrees_with_newman(relative: str, newman: str, echo: tuple[str, PostmanEchoApp],
-                                              tmp_path: Path) -> None:
+def test_corpus_collection_agrees_with_newman(
+    relative: str, newman: str, echo: tuple[str, PostmanEchoApp], tmp_path: Path
+) -> None:
     base_url, app = echo
     source = _corpus(*relative.split("/"))
     collection = tmp_path / source.name  # a rewritten temp copy; the corpus stays untouched
     collection.write_text(rewrite_echo_urls(_read_text(source), base_url), encoding="utf-8")
-    args = [str(_pointed_at_echo(_corpus(*a.split("/")), base_url, tmp_path)) if "/" in a else a
-            for a in CORPUS_CASES[relative]]
+    args = [
+        str(_pointed_at_echo(_corpus(*a.split("/")), base_url, tmp_path)) if "/" in a else a
+        for a in CORPUS_CASES[relative]
+    ]
     newman_run, newman_log, ours, our_log = _run_both_logged(newman, app, collection, args, tmp_path)
 
     assert our_log == newman_log
@@ -265,8 +315,9 @@ def test_corpus_collection_agrees_with_newman(relative: str, newman: str, echo: 
         assert ours.variables == newman_run.variables
 
 
-def test_corpus_collection_using_lodash_fails_clearly_where_newman_passes(newman: str, echo: tuple[str, PostmanEchoApp],
-                                                                         tmp_path: Path) -> None:
+def test_corpus_collection_using_lodash_fails_clearly_where_newman_passes(
+    newman: str, echo: tuple[str, PostmanEchoApp], tmp_path: Path
+) -> None:
     """A known gap, asserted so that it cannot go unnoticed (or stay listed once closed): Postman's
     sandbox has lodash as ``_``; o365check does not, and says so by name for the item (issue 4:
     "use of an API we do not provide names the API"), then carries on as Newman would."""

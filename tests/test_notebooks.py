@@ -45,14 +45,22 @@ def clean_env(monkeypatch):
     return monkeypatch
 
 
-def execute(path: Path, *, store_widget_state: bool = True, extra_cells: dict[int, str] | None = None) -> nbformat.NotebookNode:
+def execute(
+    path: Path, *, store_widget_state: bool = True, extra_cells: dict[int, str] | None = None
+) -> nbformat.NotebookNode:
     """Run a notebook in a fresh kernel from the notebooks/ folder; cells may be inserted first."""
     nb = nbformat.read(path, as_version=4)
     for index, source in sorted((extra_cells or {}).items(), reverse=True):
         nb.cells.insert(index, nbformat.v4.new_code_cell(source))
-    NotebookClient(nb, timeout=90, startup_timeout=60, kernel_name="python3", allow_errors=False,
-                   store_widget_state=store_widget_state,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=90,
+        startup_timeout=60,
+        kernel_name="python3",
+        allow_errors=False,
+        store_widget_state=store_widget_state,
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     return nb
 
 
@@ -80,8 +88,9 @@ def test_committed_without_outputs_or_widget_state(path):
 
 
 def test_nbstripout_verify_passes():
-    result = subprocess.run([sys.executable, "-m", "nbstripout", "--verify", *map(str, NOTEBOOKS)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "nbstripout", "--verify", *map(str, NOTEBOOKS)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -132,8 +141,11 @@ def test_canary_typed_in_a_notebook_is_not_saved_nor_in_its_html(clean_env, tmp_
     path = ROOT / "notebooks" / "03-token.ipynb"
     nb = nbformat.read(path, as_version=4)
     at = next(i for i, c in enumerate(nb.cells) if "credentials = CredentialsPanel" in c.source) + 1
-    executed = execute(path, store_widget_state=True,
-                       extra_cells={at: f"credentials.secret.value = {CANARY!r}\ncredentials.secret.value"})
+    executed = execute(
+        path,
+        store_widget_state=True,
+        extra_cells={at: f"credentials.secret.value = {CANARY!r}\ncredentials.secret.value"},
+    )
     text = shown_text(executed)
     assert "AADSTS7000215" in text  # the canary really was used as the secret
     assert "widget-state" in json.dumps(executed.metadata.get("widgets", {}))  # state was saved
@@ -148,8 +160,12 @@ def test_canary_typed_in_a_notebook_is_not_saved_nor_in_its_html(clean_env, tmp_
 @pytest.mark.slow
 def test_support_notebook_takes_secrets_from_the_environment_only(clean_env, tmp_path):
     clean_env.setenv("AZURE_CLIENT_SECRET", CANARY)
-    out, html = run_support_notebook(ROOT / "notebooks" / "10-support-check.ipynb", tmp_path / "support.ipynb",
-                                     parameters={"scenario": "ok"}, html=tmp_path / "support.html")
+    out, html = run_support_notebook(
+        ROOT / "notebooks" / "10-support-check.ipynb",
+        tmp_path / "support.ipynb",
+        parameters={"scenario": "ok"},
+        html=tmp_path / "support.html",
+    )
     report = out.read_text()
     assert "AADSTS7000215" in report  # the environment's (canary) secret was the one sent
     assert CANARY not in report and CANARY not in html.read_text()
@@ -158,8 +174,9 @@ def test_support_notebook_takes_secrets_from_the_environment_only(clean_env, tmp
 
 def test_support_notebook_refuses_a_secret_parameter(tmp_path):
     with pytest.raises(UsageError) as caught:
-        run_support_notebook(ROOT / "notebooks" / "10-support-check.ipynb", tmp_path / "x.ipynb",
-                             parameters={"client_secret": CANARY})
+        run_support_notebook(
+            ROOT / "notebooks" / "10-support-check.ipynb", tmp_path / "x.ipynb", parameters={"client_secret": CANARY}
+        )
     assert "'client_secret' looks secret" in str(caught.value) and CANARY not in str(caught.value)
     assert not (tmp_path / "x.ipynb").exists()
 
@@ -168,7 +185,15 @@ def test_support_command_line_refuses_a_secret_parameter(tmp_path, capsys):
     from o365check.notebook_report import main
 
     with pytest.raises(SystemExit) as exited:
-        main([str(ROOT / "notebooks" / "10-support-check.ipynb"), str(tmp_path / "x.ipynb"), "-p", "client_secret", CANARY])
+        main(
+            [
+                str(ROOT / "notebooks" / "10-support-check.ipynb"),
+                str(tmp_path / "x.ipynb"),
+                "-p",
+                "client_secret",
+                CANARY,
+            ]
+        )
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert "'client_secret' looks secret" in err and CANARY not in err
@@ -178,7 +203,15 @@ def test_support_command_line_exits_with_the_checks_exit_code(clean_env, tmp_pat
     from o365check.notebook_report import main, reported_exit_code
 
     with pytest.raises(SystemExit) as exited:
-        main([str(ROOT / "notebooks" / "10-support-check.ipynb"), str(tmp_path / "fail.ipynb"), "-p", "scenario", "wrong-secret"])
+        main(
+            [
+                str(ROOT / "notebooks" / "10-support-check.ipynb"),
+                str(tmp_path / "fail.ipynb"),
+                "-p",
+                "scenario",
+                "wrong-secret",
+            ]
+        )
     assert exited.value.code == 1
     assert reported_exit_code(tmp_path / "fail.ipynb") == 1
     assert (tmp_path / "fail.html").exists()

@@ -36,13 +36,23 @@ def run_graph(corpus, folders, iterations=1):
     box = Sandbox("ok")
     session = build_session(sandbox=box)
     seen = []
-    session.hooks["response"].append(lambda r, *a, **k: seen.append((r.request.method, r.request.url, r.request.headers.get("Authorization", ""), r.status_code)))
+    session.hooks["response"].append(
+        lambda r, *a, **k: seen.append(
+            (r.request.method, r.request.url, r.request.headers.get("Authorization", ""), r.status_code)
+        )
+    )
     collection = load_collection(corpus / "Microsoft Graph.postman_collection.json")
     environment = load_environment(corpus / "Microsoft Graph environment.postman2.1_environment.json")
-    credentials = {"TenantID": box.credentials["tenant_id"], "ClientID": box.credentials["client_id"],
-                   "ClientSecret": box.credentials["client_secret"]}
-    run = CollectionRun(collection, RunConfig(environment=environment, env_vars=credentials, folders=folders, iterations=iterations),
-                        session=session)
+    credentials = {
+        "TenantID": box.credentials["tenant_id"],
+        "ClientID": box.credentials["client_id"],
+        "ClientSecret": box.credentials["client_secret"],
+    }
+    run = CollectionRun(
+        collection,
+        RunConfig(environment=environment, env_vars=credentials, folders=folders, iterations=iterations),
+        session=session,
+    )
     events = list(run.events())
     return run, events, seen, box
 
@@ -55,7 +65,7 @@ def test_app_only_token_is_stored_by_the_collections_own_script_and_sent_next(co
     assert stored.count(".") == 2  # the JWT the sandbox issued, stored by postman.setEnvironmentVariable
     # "Users" also names a folder of the delegated part ("On Behalf of a User"): keep the app-only requests.
     graph = [s for s in seen if "graph.microsoft.com" in s[1] and "UserAccessToken" not in s[2]]
-    first, second = graph[: len(graph) // 2], graph[len(graph) // 2:]
+    first, second = graph[: len(graph) // 2], graph[len(graph) // 2 :]
     assert first and all(s[2] == "Bearer {{AppAccessToken}}" for s in first)  # not stored yet: sent verbatim
     assert second and all(s[2].startswith("Bearer ey") for s in second)  # iteration 2 sends the stored token
     assert all(s[3] != 401 for s in second)  # the sandbox accepted the token it issued
@@ -66,7 +76,9 @@ def test_add_days_scripts_fail_per_item_and_the_run_goes_on(corpus):
     run, events, seen, box = run_graph(corpus, ["Events"])
     failures = [e for e in events if isinstance(e, ev.ScriptFailed)]
     assert failures, "the corpus' addDays pre-request script should fail"
-    assert all(e.message.startswith("not a function (line 2: ") and ".addDays(" in e.message and e.line == 2 for e in failures)
+    assert all(
+        e.message.startswith("not a function (line 2: ") and ".addDays(" in e.message and e.line == 2 for e in failures
+    )
     completed = [e for e in events if isinstance(e, ev.ItemCompleted)]
     assert len(completed) > len(failures)  # the other items of the folder still ran
     assert isinstance(events[-1], ev.RunCompleted) and not events[-1].aborted

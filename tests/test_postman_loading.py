@@ -105,25 +105,48 @@ def test_csv_with_bom_and_quotes() -> None:
 
 def test_disabled_true_and_enabled_false_are_both_honoured(tmp_path: Path) -> None:
     env = tmp_path / "e.json"
-    env.write_text(json.dumps({"values": [
-        {"key": "a", "value": "1", "enabled": False},
-        {"key": "b", "value": "2", "disabled": True},
-        {"key": "dup", "value": "first"}, {"key": "dup", "value": "second"},
-        {"key": "dup2", "value": "kept"}, {"key": "dup2", "value": "off", "disabled": True},
-        {"key": "s", "value": "x", "type": "secret"},
-    ]}))
+    env.write_text(
+        json.dumps(
+            {
+                "values": [
+                    {"key": "a", "value": "1", "enabled": False},
+                    {"key": "b", "value": "2", "disabled": True},
+                    {"key": "dup", "value": "first"},
+                    {"key": "dup", "value": "second"},
+                    {"key": "dup2", "value": "kept"},
+                    {"key": "dup2", "value": "off", "disabled": True},
+                    {"key": "s", "value": "x", "type": "secret"},
+                ]
+            }
+        )
+    )
     loaded = load_environment(env)
     assert variables_to_dict(loaded.values) == {"dup": "second", "dup2": "kept", "s": "x"}
     assert [v.key for v in loaded.values if v.secret] == ["s"]
 
 
 def test_v20_auth_map_and_v21_auth_list_read_the_same(tmp_path: Path) -> None:
-    doc = {"info": {"name": "x"}, "item": [
-        {"name": "v20", "request": {"url": "http://a/", "auth": {"type": "basic", "basic": {"username": "u", "password": "p"}}}},
-        {"name": "v21", "request": {"url": "http://a/", "auth": {"type": "basic", "basic": [{"key": "username", "value": "u"}, {"key": "password", "value": "p"}]}}},
-        {"name": "string request", "request": "http://a/b"},
-        {"name": "folder", "item": [], "event": {"listen": "test", "script": {"exec": "pm.test('x')"}}},
-    ]}
+    doc = {
+        "info": {"name": "x"},
+        "item": [
+            {
+                "name": "v20",
+                "request": {"url": "http://a/", "auth": {"type": "basic", "basic": {"username": "u", "password": "p"}}},
+            },
+            {
+                "name": "v21",
+                "request": {
+                    "url": "http://a/",
+                    "auth": {
+                        "type": "basic",
+                        "basic": [{"key": "username", "value": "u"}, {"key": "password", "value": "p"}],
+                    },
+                },
+            },
+            {"name": "string request", "request": "http://a/b"},
+            {"name": "folder", "item": [], "event": {"listen": "test", "script": {"exec": "pm.test('x')"}}},
+        ],
+    }
     path = tmp_path / "c.json"
     path.write_text(json.dumps(doc))
     c = load_collection(path)
@@ -134,7 +157,9 @@ def test_v20_auth_map_and_v21_auth_list_read_the_same(tmp_path: Path) -> None:
     assert folder.events[0].source == "pm.test('x')"
 
 
-@pytest.mark.parametrize("text, position", [('{"info": {"name": "x"},\n  "item": [,]}', "line 2, column 12"), ("", "line 1, column 1")])
+@pytest.mark.parametrize(
+    "text, position", [('{"info": {"name": "x"},\n  "item": [,]}', "line 2, column 12"), ("", "line 1, column 1")]
+)
 def test_broken_json_names_path_and_position(tmp_path: Path, text: str, position: str) -> None:
     path = tmp_path / "broken.json"
     path.write_text(text)
@@ -156,7 +181,9 @@ def test_missing_file_and_wrong_encoding(tmp_path: Path) -> None:
 
 def test_schema_problems_are_warnings(tmp_path: Path) -> None:
     path = tmp_path / "odd.json"
-    path.write_text(json.dumps({"item": [{"name": "a", "request": {"url": 5, "header": "X-A: 1", "body": {"mode": "weird"}}}, 3]}))
+    path.write_text(
+        json.dumps({"item": [{"name": "a", "request": {"url": 5, "header": "X-A: 1", "body": {"mode": "weird"}}}, 3]})
+    )
     c = load_collection(path)
     assert len(c.items) == 1
     assert c.items[0].request.headers[0].key == "X-A"
@@ -175,9 +202,37 @@ SEED_ENV = (ROOT / "collections" / "example.postman_environment.json").read_text
 SEED_CSV = 'a,b\n"1, 2",x\n3,"y ""z"""\n'
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(
-        st.sampled_from(["item", "request", "url", "auth", "event", "values", "body", "mode", "info", "key", "value", "type", "exec", "header", "host", "path", "query", "variable", "disabled", "enabled"]),
-        children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "item",
+                    "request",
+                    "url",
+                    "auth",
+                    "event",
+                    "values",
+                    "body",
+                    "mode",
+                    "info",
+                    "key",
+                    "value",
+                    "type",
+                    "exec",
+                    "header",
+                    "host",
+                    "path",
+                    "query",
+                    "variable",
+                    "disabled",
+                    "enabled",
+                ]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
     max_leaves=20,
 )
 
@@ -201,15 +256,29 @@ def _mutate(data: object, path: list[int], replacement: object) -> object:
     cut=st.none() | st.integers(0, 2000),
     encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]),
 )
-def test_loaders_only_raise_collection_load_error(tmp_path_factory: pytest.TempPathFactory, which: str, path: list[int],
-                                                  replacement: object, cut: int | None, encoding: str) -> None:
-    seed = {"collection": SEED, "environment": SEED_ENV, "globals": SEED_ENV, "data-csv": SEED_CSV, "data-json": '[{"a": 1}, {"b": "x"}]'}[which]
+def test_loaders_only_raise_collection_load_error(
+    tmp_path_factory: pytest.TempPathFactory,
+    which: str,
+    path: list[int],
+    replacement: object,
+    cut: int | None,
+    encoding: str,
+) -> None:
+    seed = {
+        "collection": SEED,
+        "environment": SEED_ENV,
+        "globals": SEED_ENV,
+        "data-csv": SEED_CSV,
+        "data-json": '[{"a": 1}, {"b": "x"}]',
+    }[which]
     text = seed if which == "data-csv" else json.dumps(_mutate(json.loads(seed), path, replacement))
     if cut is not None:
         text = text[:cut]
     target = tmp_path_factory.mktemp("fuzz") / "input.json"
     target.write_bytes(text.encode(encoding))
-    loader = {"collection": load_collection, "environment": load_environment, "globals": load_globals}.get(which, load_iteration_data)
+    loader = {"collection": load_collection, "environment": load_environment, "globals": load_globals}.get(
+        which, load_iteration_data
+    )
     try:
         result = loader(target)
     except CollectionLoadError as exc:

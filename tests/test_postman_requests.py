@@ -16,13 +16,22 @@ from o365check.postman.variables import VariableScopes
 
 def scopes(**layers: dict) -> VariableScopes:
     return VariableScopes(
-        globals_=layers.get("globals"), collection=layers.get("collection"), environment=layers.get("environment"),
-        data=layers.get("data"), local=layers.get("local"),
+        globals_=layers.get("globals"),
+        collection=layers.get("collection"),
+        environment=layers.get("environment"),
+        data=layers.get("data"),
+        local=layers.get("local"),
     )
 
 
 def test_precedence_local_data_environment_collection_globals() -> None:
-    layers = {"globals": {"v": "g"}, "collection": {"v": "c"}, "environment": {"v": "e"}, "data": {"v": "d"}, "local": {"v": "l"}}
+    layers = {
+        "globals": {"v": "g"},
+        "collection": {"v": "c"},
+        "environment": {"v": "e"},
+        "data": {"v": "d"},
+        "local": {"v": "l"},
+    }
     order = ["local", "data", "environment", "collection", "globals"]
     for drop in range(len(order)):
         s = scopes(**{k: v for k, v in layers.items() if k in order[drop:]})
@@ -60,8 +69,14 @@ def test_values_are_shown_as_javascript_would() -> None:
 
 
 def test_url_from_components_raw_ignored_with_warning() -> None:
-    url = Url(raw="http://IGNORED/raw", protocol="https", host=["real", "example"], path=["p", ":id"],
-              query=[KeyValue("a", "{{v}}"), KeyValue("off", "1", disabled=True)], variables=[KeyValue("id", "{{v}}")])
+    url = Url(
+        raw="http://IGNORED/raw",
+        protocol="https",
+        host=["real", "example"],
+        path=["p", ":id"],
+        query=[KeyValue("a", "{{v}}"), KeyValue("off", "1", disabled=True)],
+        variables=[KeyValue("id", "{{v}}")],
+    )
     built = build_request(Request(url=url), scopes(environment={"v": "42"}))
     assert built.url == "https://real.example/p/42?a=42"
     assert any("disagrees" in w for w in built.warnings)
@@ -69,39 +84,69 @@ def test_url_from_components_raw_ignored_with_warning() -> None:
 
 def test_raw_only_url_and_host_variable_holding_a_base() -> None:
     s = scopes(environment={"base": "http://127.0.0.1:9", "u": "me"})
-    assert build_request(Request(url=Url(raw="{{base}}/v1.0/users/{{u}}?$select=id")), s).url == "http://127.0.0.1:9/v1.0/users/me?$select=id"
+    assert (
+        build_request(Request(url=Url(raw="{{base}}/v1.0/users/{{u}}?$select=id")), s).url
+        == "http://127.0.0.1:9/v1.0/users/me?$select=id"
+    )
     assert build_request(Request(url=Url(host=["{{base}}"], path=["x"])), s).url == "http://127.0.0.1:9/x"
     assert build_request(Request(url=Url(raw="example.com/a")), s).url == "http://example.com/a"
 
 
 def test_disabled_headers_dropped_and_body_content_types() -> None:
     s = scopes(environment={"secret": "p+q&r"})
-    request = Request(method="post", url=Url(raw="http://h/"), headers=[KeyValue("X-On", "1"), KeyValue("X-Off", "0", disabled=True)],
-                      body=Body("urlencoded", fields=[KeyValue("client_secret", "{{secret}}"), KeyValue("gone", "x", disabled=True)]))
+    request = Request(
+        method="post",
+        url=Url(raw="http://h/"),
+        headers=[KeyValue("X-On", "1"), KeyValue("X-Off", "0", disabled=True)],
+        body=Body("urlencoded", fields=[KeyValue("client_secret", "{{secret}}"), KeyValue("gone", "x", disabled=True)]),
+    )
     built = build_request(request, s)
     assert built.method == "POST"
     assert [k for k, _ in built.headers] == ["X-On", "Content-Type"]
     assert built.body == b"client_secret=p%2Bq%26r"
     assert built.header("content-type") == "application/x-www-form-urlencoded"
-    raw = build_request(Request(method="GET", url=Url(raw="http://h/"), body=Body("raw", raw='{"a": "{{secret}}"}', language="json")), s)
+    raw = build_request(
+        Request(method="GET", url=Url(raw="http://h/"), body=Body("raw", raw='{"a": "{{secret}}"}', language="json")), s
+    )
     assert raw.method == "GET" and json.loads(raw.body) == {"a": "p+q&r"}  # body on GET is sent
     assert raw.header("Content-Type") == "application/json"
 
 
 def test_formdata_text_and_file_and_graphql(tmp_path: Path) -> None:
     (tmp_path / "up.txt").write_text("file content")
-    body = Body("formdata", fields=[KeyValue("t", "{{v}}"), KeyValue("f", type="file", src="up.txt"), KeyValue("x", "no", disabled=True)])
-    built = build_request(Request(method="POST", url=Url(raw="http://h/"), body=body), scopes(environment={"v": "V"}), base_dir=tmp_path)
+    body = Body(
+        "formdata",
+        fields=[KeyValue("t", "{{v}}"), KeyValue("f", type="file", src="up.txt"), KeyValue("x", "no", disabled=True)],
+    )
+    built = build_request(
+        Request(method="POST", url=Url(raw="http://h/"), body=body), scopes(environment={"v": "V"}), base_dir=tmp_path
+    )
     boundary = built.header("Content-Type").split("boundary=")[1]
     assert built.body.count(boundary.encode()) == 3
     assert b'name="t"\r\n\r\nV' in built.body and b"file content" in built.body and b'name="x"' not in built.body
-    gql = build_request(Request(method="POST", url=Url(raw="http://h/"), body=Body("graphql", graphql={"query": "{ me }", "variables": '{"a": "{{v}}"}'})), scopes(environment={"v": "V"}))
+    gql = build_request(
+        Request(
+            method="POST",
+            url=Url(raw="http://h/"),
+            body=Body("graphql", graphql={"query": "{ me }", "variables": '{"a": "{{v}}"}'}),
+        ),
+        scopes(environment={"v": "V"}),
+    )
     assert json.loads(gql.body) == {"query": "{ me }", "variables": {"a": "V"}}
-    missing = build_request(Request(method="POST", url=Url(raw="http://h/"), body=Body("file", file_src="nope.bin")), scopes(), base_dir=tmp_path)
+    missing = build_request(
+        Request(method="POST", url=Url(raw="http://h/"), body=Body("file", file_src="nope.bin")),
+        scopes(),
+        base_dir=tmp_path,
+    )
     assert missing.body is None and any("nope.bin" in w for w in missing.warnings)
 
 
 def test_string_request_and_headers_string_from_a_collection() -> None:
-    c = parse_collection({"info": {"name": "c"}, "item": [{"name": "a", "request": {"url": "http://h/{{p}}", "header": "A: 1\nB: {{p}}"}}]})
+    c = parse_collection(
+        {
+            "info": {"name": "c"},
+            "item": [{"name": "a", "request": {"url": "http://h/{{p}}", "header": "A: 1\nB: {{p}}"}}],
+        }
+    )
     built = build_request(c.items[0].request, scopes(environment={"p": "z"}))
     assert built.url == "http://h/z" and built.headers == [("A", "1"), ("B", "z")]

@@ -6,14 +6,19 @@ import os
 from pathlib import Path
 
 import pytest
+from postman_echo import echo_session
 
 from o365check.postman import events as ev
 from o365check.postman import runner as runner_module
-from o365check.postman.loading import load_collection, load_environment, load_globals, load_iteration_data, parse_collection
+from o365check.postman.loading import (
+    load_collection,
+    load_environment,
+    load_globals,
+    load_iteration_data,
+    parse_collection,
+)
 from o365check.postman.runner import CollectionRun, RunConfig
 from o365check.postman.summary import RunSummary
-
-from postman_echo import echo_session
 
 CORPUS = Path(__file__).parents[1] / ".." / "shared" / "corpus"
 N = CORPUS / "newman-integration"
@@ -37,14 +42,54 @@ def run(collection, config=None):
 
 # Newman's own integration fixtures pass in Newman against postman-echo; they must pass here too.
 CONFORMANCE = {
-    "disabled-and-duplicates": ("disabled-and-duplicate-variables/disabled-and-duplicates.postman_collection.json", "disabled-and-duplicate-variables/disabled-and-duplicates.postman_environment.json", None, None),
-    "globals-env-data-files": ("globals-env-data-files/globals-env-data-files.postman_collection.json", "globals-env-data-files/globals-env-data-files.postman_environment.json", "globals-env-data-files/globals-env-data-files.postman_globals.json", "globals-env-data-files/globals-env-data-files.postman_data.json"),
-    "comma-test-csv": ("comma-test-csv/comma-test-csv.postman_collection.json", None, None, "comma-test-csv/comma-test-csv.postman_data.csv"),
-    "csv-with-bom": ("csv-with-bom/csv-with-bom.postman_collection.json", None, None, "csv-with-bom/csv-with-bom.postman_data.csv"),
-    "bom-in-environment": ("bom-and-encoding/bom-in-environment-file.postman_collection.json", "bom-and-encoding/bom-in-environment-file.postman_environment.json", None, None),
-    "utf16-environment": ("bom-and-encoding/utf16-le-encoding-in-env.postman_collection.json", "bom-and-encoding/utf16-le-encoding-in-env.postman_environment.json", None, None),
-    "data-file-var-replacement": ("data-file-var-replacement/data-file-var-replacement.postman_collection.json", "data-file-var-replacement/data-file-var-replacement.postman_environment.json", None, "data-file-var-replacement/data-file-var-replacement.postman_data.json"),
-    "inherited-entities": ("inherited-entities/inherited-entities.postman_collection.json", "inherited-entities/inherited-entities.postman_environment.json", None, None),
+    "disabled-and-duplicates": (
+        "disabled-and-duplicate-variables/disabled-and-duplicates.postman_collection.json",
+        "disabled-and-duplicate-variables/disabled-and-duplicates.postman_environment.json",
+        None,
+        None,
+    ),
+    "globals-env-data-files": (
+        "globals-env-data-files/globals-env-data-files.postman_collection.json",
+        "globals-env-data-files/globals-env-data-files.postman_environment.json",
+        "globals-env-data-files/globals-env-data-files.postman_globals.json",
+        "globals-env-data-files/globals-env-data-files.postman_data.json",
+    ),
+    "comma-test-csv": (
+        "comma-test-csv/comma-test-csv.postman_collection.json",
+        None,
+        None,
+        "comma-test-csv/comma-test-csv.postman_data.csv",
+    ),
+    "csv-with-bom": (
+        "csv-with-bom/csv-with-bom.postman_collection.json",
+        None,
+        None,
+        "csv-with-bom/csv-with-bom.postman_data.csv",
+    ),
+    "bom-in-environment": (
+        "bom-and-encoding/bom-in-environment-file.postman_collection.json",
+        "bom-and-encoding/bom-in-environment-file.postman_environment.json",
+        None,
+        None,
+    ),
+    "utf16-environment": (
+        "bom-and-encoding/utf16-le-encoding-in-env.postman_collection.json",
+        "bom-and-encoding/utf16-le-encoding-in-env.postman_environment.json",
+        None,
+        None,
+    ),
+    "data-file-var-replacement": (
+        "data-file-var-replacement/data-file-var-replacement.postman_collection.json",
+        "data-file-var-replacement/data-file-var-replacement.postman_environment.json",
+        None,
+        "data-file-var-replacement/data-file-var-replacement.postman_data.json",
+    ),
+    "inherited-entities": (
+        "inherited-entities/inherited-entities.postman_collection.json",
+        "inherited-entities/inherited-entities.postman_environment.json",
+        None,
+        None,
+    ),
     "multi-level-folders": ("multi-level-folders-v2.postman_collection.json", None, None, None),
     "request-chaining": ("request-chaining-test.postman_collection.json", None, None, None),
 }
@@ -54,9 +99,11 @@ CONFORMANCE = {
 def test_newman_fixture_passes_as_in_newman(name: str) -> None:
     need_corpus()
     collection, environment, globals_, data = CONFORMANCE[name]
-    config = RunConfig(environment=load_environment(N / environment) if environment else None,
-                       globals=load_globals(N / globals_) if globals_ else None,
-                       iteration_data=load_iteration_data(N / data) if data else None)
+    config = RunConfig(
+        environment=load_environment(N / environment) if environment else None,
+        globals=load_globals(N / globals_) if globals_ else None,
+        iteration_data=load_iteration_data(N / data) if data else None,
+    )
     events, summary, _ = run(load_collection(N / collection), config)
     assert summary.exit_code == 0, [(f.kind, f.title, f.message) for f in summary.failures]
     assert summary.stats["assertions"]["total"] > 0 and summary.stats["assertions"]["failed"] == 0
@@ -65,27 +112,63 @@ def test_newman_fixture_passes_as_in_newman(name: str) -> None:
 
 
 def collection_with_scripts(*items: tuple[str, list[str]]) -> dict:
-    return {"info": {"name": "order"}, "item": [
-        {"name": name, "request": f"http://api.example/{name}", "event": [{"listen": "test", "script": {"exec": lines}}]} for name, lines in items]}
+    return {
+        "info": {"name": "order"},
+        "item": [
+            {
+                "name": name,
+                "request": f"http://api.example/{name}",
+                "event": [{"listen": "test", "script": {"exec": lines}}],
+            }
+            for name, lines in items
+        ],
+    }
 
 
 def test_set_next_request_jumps_and_null_ends_the_iteration() -> None:
-    doc = collection_with_scripts(("a", ["pm.execution.setNextRequest('c')"]), ("b", []), ("c", ["pm.execution.setNextRequest(null)"]), ("d", []))
+    doc = collection_with_scripts(
+        ("a", ["pm.execution.setNextRequest('c')"]), ("b", []), ("c", ["pm.execution.setNextRequest(null)"]), ("d", [])
+    )
     events, summary, echo = run(parse_collection(doc), RunConfig(iterations=2))
     assert [r["path"] for r in echo.requests] == ["/a", "/c"] * 2
 
 
 def test_script_order_collection_folder_request() -> None:
-    doc = {"info": {"name": "o"}, "event": [{"listen": "prerequest", "script": {"exec": "pm.environment.set('trail', 'C')"}}],
-           "item": [{"name": "F", "event": [{"listen": "prerequest", "script": {"exec": "pm.environment.set('trail', pm.environment.get('trail') + 'F')"}}],
-                     "item": [{"name": "r", "request": "http://api.example/{{trail}}",
-                               "event": [{"listen": "prerequest", "script": {"exec": "pm.environment.set('trail', pm.environment.get('trail') + 'R')"}}]}]}]}
+    doc = {
+        "info": {"name": "o"},
+        "event": [{"listen": "prerequest", "script": {"exec": "pm.environment.set('trail', 'C')"}}],
+        "item": [
+            {
+                "name": "F",
+                "event": [
+                    {
+                        "listen": "prerequest",
+                        "script": {"exec": "pm.environment.set('trail', pm.environment.get('trail') + 'F')"},
+                    }
+                ],
+                "item": [
+                    {
+                        "name": "r",
+                        "request": "http://api.example/{{trail}}",
+                        "event": [
+                            {
+                                "listen": "prerequest",
+                                "script": {"exec": "pm.environment.set('trail', pm.environment.get('trail') + 'R')"},
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
     _, summary, echo = run(parse_collection(doc))
     assert echo.requests[0]["path"] == "/CFR" and summary.stats["prerequestScripts"]["total"] == 3
 
 
 def test_scripts_that_cannot_run_are_reported_not_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runner_module, "_load_script_engine", lambda *a: (None, "the JavaScript engine is not available (test)"))
+    monkeypatch.setattr(
+        runner_module, "_load_script_engine", lambda *a: (None, "the JavaScript engine is not available (test)")
+    )
     doc = collection_with_scripts(("a", ["pm.test('x', function () {})"]), ("b", ["pm.test('y', function () {})"]))
     events, summary, echo = run(parse_collection(doc))
     not_run = [e for e in events if isinstance(e, ev.ScriptNotRun)]
@@ -95,10 +178,27 @@ def test_scripts_that_cannot_run_are_reported_not_skipped(monkeypatch: pytest.Mo
 
 
 def test_bail_stops_after_the_first_failure_and_folder_selects() -> None:
-    doc = {"info": {"name": "b"}, "item": [
-        {"name": "F1", "item": [{"name": "fails", "request": "http://api.example/status/500",
-                                 "event": [{"listen": "test", "script": {"exec": "pm.test('ok', function () { pm.response.to.have.status(200); });"}}]}]},
-        {"name": "F2", "item": [{"name": "later", "request": "http://api.example/later"}]}]}
+    doc = {
+        "info": {"name": "b"},
+        "item": [
+            {
+                "name": "F1",
+                "item": [
+                    {
+                        "name": "fails",
+                        "request": "http://api.example/status/500",
+                        "event": [
+                            {
+                                "listen": "test",
+                                "script": {"exec": "pm.test('ok', function () { pm.response.to.have.status(200); });"},
+                            }
+                        ],
+                    }
+                ],
+            },
+            {"name": "F2", "item": [{"name": "later", "request": "http://api.example/later"}]},
+        ],
+    }
     events, summary, echo = run(parse_collection(doc), RunConfig(bail=True, iterations=3))
     assert [r["path"] for r in echo.requests] == ["/status/500"]
     completed = [e for e in events if isinstance(e, ev.RunCompleted)][0]
@@ -114,8 +214,19 @@ def test_event_order_for_one_item_and_unresolved_report() -> None:
     doc["item"][0]["request"] = "http://api.example/{{missing}}"
     events, _, _ = run(parse_collection(doc))
     kinds = [type(e).__name__ for e in events]
-    assert kinds == ["RunStarted", "IterationStarted", "ItemStarted", "VariablesUnresolved", "RequestSent", "ResponseReceived",
-                     "ScriptRan", "TestPassed", "ItemCompleted", "IterationCompleted", "RunCompleted"]
+    assert kinds == [
+        "RunStarted",
+        "IterationStarted",
+        "ItemStarted",
+        "VariablesUnresolved",
+        "RequestSent",
+        "ResponseReceived",
+        "ScriptRan",
+        "TestPassed",
+        "ItemCompleted",
+        "IterationCompleted",
+        "RunCompleted",
+    ]
     assert next(e for e in events if isinstance(e, ev.VariablesUnresolved)).names == ("missing",)
 
 
@@ -123,7 +234,9 @@ def test_connection_failure_is_exit_3_and_bad_url_is_reported_not_raised() -> No
     import requests
 
     doc = {"info": {"name": "c"}, "item": [{"name": "down", "request": "http://127.0.0.1:9/x"}]}
-    events = list(CollectionRun(parse_collection(doc), RunConfig(timeout_request_ms=2000), session=requests.Session()).events())
+    events = list(
+        CollectionRun(parse_collection(doc), RunConfig(timeout_request_ms=2000), session=requests.Session()).events()
+    )
     summary = RunSummary()
     for e in events:
         summary.handle(e)
@@ -138,8 +251,9 @@ def test_connection_failure_is_exit_3_and_bad_url_is_reported_not_raised() -> No
     assert [e.kind for e in events if isinstance(e, ev.RequestFailed)] == ["error"] and summary.exit_code == 1
 
 
-test_connection_failure_is_exit_3_and_bad_url_is_reported_not_raised = pytest.mark.block_network(allowed_hosts=["127.0.0.1"])(
-    test_connection_failure_is_exit_3_and_bad_url_is_reported_not_raised)
+test_connection_failure_is_exit_3_and_bad_url_is_reported_not_raised = pytest.mark.block_network(
+    allowed_hosts=["127.0.0.1"]
+)(test_connection_failure_is_exit_3_and_bad_url_is_reported_not_raised)
 
 
 def test_delay_between_requests_and_whole_run_timeout() -> None:
@@ -158,7 +272,9 @@ def test_env_var_and_global_var_options_override_files() -> None:
     doc = {"info": {"name": "v"}, "item": [{"name": "r", "request": "http://api.example/{{a}}/{{g}}"}]}
     from o365check.postman.model import Variable, VariableFile
 
-    config = RunConfig(environment=VariableFile("e", [Variable("a", "file")]), env_vars={"a": "cli"}, global_vars={"g": "G"})
+    config = RunConfig(
+        environment=VariableFile("e", [Variable("a", "file")]), env_vars={"a": "cli"}, global_vars={"g": "G"}
+    )
     _, _, echo = run(parse_collection(doc), config)
     assert echo.requests[0]["path"] == "/cli/G"
 

@@ -37,7 +37,13 @@ def test_the_message_reaches_the_sandbox_outbox_once_per_iteration() -> None:
 
     session = build_session(sandbox=box)
     env = ROOT / "collections" / "example.postman_environment.json"
-    options = RunOptions(GUIDE, no_color=True, iterations=3, env_vars=[f"{k}={v}" for k, v in box.credentials.items()], environment=str(env))
+    options = RunOptions(
+        GUIDE,
+        no_color=True,
+        iterations=3,
+        env_vars=[f"{k}={v}" for k, v in box.credentials.items()],
+        environment=str(env),
+    )
     assert run_collection_cli(options, io.StringIO(), io.StringIO(), session=session) == 0
     assert len(box.outbox) == 3
 
@@ -84,7 +90,15 @@ def test_no_colour_codes_when_not_at_a_terminal() -> None:
     from o365check.postman.command import RunOptions, run_collection_cli
 
     out = io.StringIO()
-    code = run_collection_cli(RunOptions(collection=str(Path(__file__).resolve().parents[1] / "collections" / "office365-sendmail.postman_collection.json"),
-                                         sandbox="ok"), stdout=out, stderr=io.StringIO())
+    code = run_collection_cli(
+        RunOptions(
+            collection=str(
+                Path(__file__).resolve().parents[1] / "collections" / "office365-sendmail.postman_collection.json"
+            ),
+            sandbox="ok",
+        ),
+        stdout=out,
+        stderr=io.StringIO(),
+    )
     assert code == 0
     assert "\x1b[" not in out.getvalue() and "sendMail is accepted (202)" in out.getvalue()

@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from o365check.postman.scripts import ScriptContext, ScriptEngine, ScriptOutcome
 
 
-def _response(code: int = 200, status: str = "OK", body: str = '{"id": 7, "items": [1, 2, 3]}',
-              headers: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    return {"code": code, "status": status, "body": body, "responseTime": 12, "responseSize": len(body),
-            "headers": headers if headers is not None else [{"key": "Content-Type", "value": "application/json"}]}
+def _response(
+    code: int = 200,
+    status: str = "OK",
+    body: str = '{"id": 7, "items": [1, 2, 3]}',
+    headers: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "code": code,
+        "status": status,
+        "body": body,
+        "responseTime": 12,
+        "responseSize": len(body),
+        "headers": headers if headers is not None else [{"key": "Content-Type", "value": "application/json"}],
+    }
 
 
 def _context(listen: str = "test", response: dict[str, Any] | None = None, **scopes: dict[str, Any]) -> ScriptContext:
     return ScriptContext(
         listen=listen,
         info={"eventName": listen, "iteration": 2, "iterationCount": 3, "requestName": "Send mail", "requestId": "r1"},
-        request={"url": "https://graph.example/v1.0/users/a@b/sendMail?validationToken=abc%20d&x=1", "method": "POST",
-                 "headers": [{"key": "Content-Type", "value": "application/json"}], "body": {"mode": "raw", "raw": "{}"}},
+        request={
+            "url": "https://graph.example/v1.0/users/a@b/sendMail?validationToken=abc%20d&x=1",
+            "method": "POST",
+            "headers": [{"key": "Content-Type", "value": "application/json"}],
+            "body": {"mode": "raw", "raw": "{}"},
+        },
         response=(response or _response()) if listen == "test" else None,
         scopes=scopes,
     )
@@ -42,12 +57,15 @@ def verdicts(outcome: ScriptOutcome) -> dict[str, tuple[bool, str | None]]:
 
 # ---- pm.test -------------------------------------------------------------------------------
 def test_pm_test_records_passes_failures_and_skips_in_call_order(engine: ScriptEngine) -> None:
-    out = run(engine, """
+    out = run(
+        engine,
+        """
         pm.test("passes", function () { pm.expect(1).to.equal(1); });
         pm.test("fails", () => { pm.expect(401).to.equal(202); });
         pm.test.skip("skipped", () => { throw new Error("never runs"); });
         pm.test("throws a TypeError", () => { null.x; });
-    """)
+    """,
+    )
     assert [t.name for t in out.tests] == ["passes", "fails", "skipped", "throws a TypeError"]
     passes, fails, skipped, throws = out.tests
     assert passes.passed and not passes.failed
@@ -58,35 +76,68 @@ def test_pm_test_records_passes_failures_and_skips_in_call_order(engine: ScriptE
 
 
 def test_pm_test_with_done_callback_and_async_function(engine: ScriptEngine) -> None:
-    out = run(engine, """
+    out = run(
+        engine,
+        """
         pm.test("done ok", function (done) { done(); });
         pm.test("done err", function (done) { done(new Error("bad")); });
         pm.test("done never", function (done) { });
         pm.test("async rejects", async () => { await null; pm.expect(1).to.equal(2); });
-    """)
-    assert verdicts(out) == {"done ok": (True, None), "done err": (False, "Error: bad"),
-                             "done never": (False, "test did not call done()"),
-                             "async rejects": (False, "expected 1 to equal 2")}
+    """,
+    )
+    assert verdicts(out) == {
+        "done ok": (True, None),
+        "done err": (False, "Error: bad"),
+        "done never": (False, "test did not call done()"),
+        "async rejects": (False, "expected 1 to equal 2"),
+    }
 
 
 # ---- pm.expect chains ----------------------------------------------------------------------
 PASSING = [
-    "pm.expect(2).to.equal(2)", "pm.expect({a: [1]}).to.eql({a: [1]})", "pm.expect({a: 1}).to.deep.equal({a: 1})",
-    "pm.expect('hello').to.include('ell')", "pm.expect([1, 2]).to.contain(2)", "pm.expect({a: 1, b: 2}).to.include({a: 1})",
-    "pm.expect([{a: 1}]).to.deep.include({a: 1})", "pm.expect({a: {b: 1}}).to.have.property('a').that.has.property('b', 1)",
-    "pm.expect({a: {b: 1}}).to.have.nested.property('a.b', 1)", "pm.expect('s').to.be.a('string')",
-    "pm.expect([]).to.be.an('array')", "pm.expect({}).to.be.an('object')", "pm.expect(null).to.be.a('null')",
-    "pm.expect(1).to.be.ok", "pm.expect(true).to.be.true", "pm.expect(false).to.be.false", "pm.expect(null).to.be.null",
-    "pm.expect(undefined).to.be.undefined", "pm.expect(0).to.exist", "pm.expect('').to.be.empty", "pm.expect({}).to.be.empty",
-    "pm.expect(5).to.be.above(4)", "pm.expect(5).to.be.below(6)", "pm.expect(5).to.be.at.least(5)",
-    "pm.expect(5).to.be.at.most(5)", "pm.expect(5).to.be.within(1, 5)", "pm.expect([1, 2]).to.have.lengthOf(2)",
-    "pm.expect('abc').to.have.length.above(2)", "pm.expect('abc').to.match(/b/)", "pm.expect(202).to.be.oneOf([200, 202])",
-    "pm.expect([1, 2]).to.have.members([2, 1])", "pm.expect([1, 2, 3]).to.include.members([3])",
-    "pm.expect([{a: 1}]).to.have.deep.members([{a: 1}])", "pm.expect({a: 1, b: 2}).to.have.keys('a', 'b')",
-    "pm.expect({a: 1, b: 2}).to.have.any.keys('a', 'z')", "pm.expect({a: 1, b: 2}).to.include.keys('a')",
-    "pm.expect(1).to.not.equal(2)", "pm.expect([1]).to.not.include(2)", "pm.expect(undefined).to.not.exist",
-    "pm.expect(1).is.a('number').which.is.above(0).and.not.null", "pm.expect(2).to.be.been.that.with.at.of.equal(2)",
-    "pm.expect(() => { throw new TypeError('x'); }).to.throw(TypeError)", "pm.expect(1.05).to.be.closeTo(1, 0.1)",
+    "pm.expect(2).to.equal(2)",
+    "pm.expect({a: [1]}).to.eql({a: [1]})",
+    "pm.expect({a: 1}).to.deep.equal({a: 1})",
+    "pm.expect('hello').to.include('ell')",
+    "pm.expect([1, 2]).to.contain(2)",
+    "pm.expect({a: 1, b: 2}).to.include({a: 1})",
+    "pm.expect([{a: 1}]).to.deep.include({a: 1})",
+    "pm.expect({a: {b: 1}}).to.have.property('a').that.has.property('b', 1)",
+    "pm.expect({a: {b: 1}}).to.have.nested.property('a.b', 1)",
+    "pm.expect('s').to.be.a('string')",
+    "pm.expect([]).to.be.an('array')",
+    "pm.expect({}).to.be.an('object')",
+    "pm.expect(null).to.be.a('null')",
+    "pm.expect(1).to.be.ok",
+    "pm.expect(true).to.be.true",
+    "pm.expect(false).to.be.false",
+    "pm.expect(null).to.be.null",
+    "pm.expect(undefined).to.be.undefined",
+    "pm.expect(0).to.exist",
+    "pm.expect('').to.be.empty",
+    "pm.expect({}).to.be.empty",
+    "pm.expect(5).to.be.above(4)",
+    "pm.expect(5).to.be.below(6)",
+    "pm.expect(5).to.be.at.least(5)",
+    "pm.expect(5).to.be.at.most(5)",
+    "pm.expect(5).to.be.within(1, 5)",
+    "pm.expect([1, 2]).to.have.lengthOf(2)",
+    "pm.expect('abc').to.have.length.above(2)",
+    "pm.expect('abc').to.match(/b/)",
+    "pm.expect(202).to.be.oneOf([200, 202])",
+    "pm.expect([1, 2]).to.have.members([2, 1])",
+    "pm.expect([1, 2, 3]).to.include.members([3])",
+    "pm.expect([{a: 1}]).to.have.deep.members([{a: 1}])",
+    "pm.expect({a: 1, b: 2}).to.have.keys('a', 'b')",
+    "pm.expect({a: 1, b: 2}).to.have.any.keys('a', 'z')",
+    "pm.expect({a: 1, b: 2}).to.include.keys('a')",
+    "pm.expect(1).to.not.equal(2)",
+    "pm.expect([1]).to.not.include(2)",
+    "pm.expect(undefined).to.not.exist",
+    "pm.expect(1).is.a('number').which.is.above(0).and.not.null",
+    "pm.expect(2).to.be.been.that.with.at.of.equal(2)",
+    "pm.expect(() => { throw new TypeError('x'); }).to.throw(TypeError)",
+    "pm.expect(1.05).to.be.closeTo(1, 0.1)",
 ]
 
 
@@ -136,30 +187,45 @@ def test_expect_chain_fails_with_chai_message(engine: ScriptEngine, assertion: s
 
 
 def test_long_objects_are_shortened_in_messages(engine: ScriptEngine) -> None:
-    out = run(engine, "pm.test('t', () => pm.expect({success: true, coupon_id: 1, a: 1, b: 2, c: 3})"
-                      ".to.have.property('error'));")
+    out = run(
+        engine,
+        "pm.test('t', () => pm.expect({success: true, coupon_id: 1, a: 1, b: 2, c: 3}).to.have.property('error'));",
+    )
     assert out.tests[0].error == "expected { success: true, coupon_id: 1, …(3) } to have property 'error'"
 
 
 # ---- pm.response ---------------------------------------------------------------------------
 def test_response_fields_and_bodies(engine: ScriptEngine) -> None:
-    out = run(engine, """
+    out = run(
+        engine,
+        """
         pm.environment.set("seen", [pm.response.code, pm.response.status, pm.response.responseTime,
             pm.response.responseSize, pm.response.json().id, pm.response.text().length,
             pm.response.headers.get("content-type"), pm.response.headers.has("X-Missing")]);
-    """)
+    """,
+    )
     assert out.error is None
     assert out.scopes["environment"]["seen"] == [200, "OK", 12, 29, 7, 29, "application/json", False]
 
 
 RESPONSE_PASSING = [
-    "pm.response.to.have.status(200)", "pm.response.to.have.status('OK')", "pm.response.to.be.ok",
-    "pm.response.to.be.success", "pm.response.to.not.be.error", "pm.response.to.have.header('Content-Type')",
-    "pm.response.to.have.header('content-type', 'application/json')", "pm.response.to.have.jsonBody('items')",
-    "pm.response.to.have.jsonBody('id', 7)", "pm.response.to.have.body()", "pm.response.to.be.json",
-    "pm.response.to.have.body({id: 7, items: [1, 2, 3]})", "pm.response.to.have.body(/items/)",
-    "pm.response.to.not.have.status(404)", "pm.response.to.be.withBody",
-    "pm.expect(pm.response.responseTime).to.be.below(200)", "pm.response.to.have.responseTime.below(100)",
+    "pm.response.to.have.status(200)",
+    "pm.response.to.have.status('OK')",
+    "pm.response.to.be.ok",
+    "pm.response.to.be.success",
+    "pm.response.to.not.be.error",
+    "pm.response.to.have.header('Content-Type')",
+    "pm.response.to.have.header('content-type', 'application/json')",
+    "pm.response.to.have.jsonBody('items')",
+    "pm.response.to.have.jsonBody('id', 7)",
+    "pm.response.to.have.body()",
+    "pm.response.to.be.json",
+    "pm.response.to.have.body({id: 7, items: [1, 2, 3]})",
+    "pm.response.to.have.body(/items/)",
+    "pm.response.to.not.have.status(404)",
+    "pm.response.to.be.withBody",
+    "pm.expect(pm.response.responseTime).to.be.below(200)",
+    "pm.response.to.have.responseTime.below(100)",
 ]
 
 
@@ -170,13 +236,19 @@ def test_response_assertions_pass(engine: ScriptEngine, assertion: str) -> None:
 
 RESPONSE_FAILING = [
     ("pm.response.to.have.status(202)", "expected response to have status code 202 but got 401"),
-    ("pm.response.to.have.status('Accepted')", "expected response to have status reason 'Accepted' but got 'Unauthorized'"),
+    (
+        "pm.response.to.have.status('Accepted')",
+        "expected response to have status reason 'Accepted' but got 'Unauthorized'",
+    ),
     ("pm.response.to.be.ok", "expected response to have status reason 'OK' but got 'UNAUTHORIZED'"),
     ("pm.response.to.be.success", "expected response code to be 2XX but found 401"),
     ("pm.response.to.not.be.error", "expected response code to not be 4XX or 5XX"),
     ("pm.response.to.have.header('X-Id')", "expected response to have header with key 'X-Id'"),
     ("pm.response.to.have.body('nope')", "expected response body to equal 'nope' but got 'denied'"),
-    ("pm.response.to.have.jsonBody()", "expected response body to be a valid json but got error unexpected token: 'denied'"),
+    (
+        "pm.response.to.have.jsonBody()",
+        "expected response body to be a valid json but got error unexpected token: 'denied'",
+    ),
 ]
 
 
@@ -188,7 +260,9 @@ def test_response_assertions_fail_like_newman(engine: ScriptEngine, assertion: s
 
 def test_response_error_is_true_for_4xx(engine: ScriptEngine) -> None:
     ctx = _context(response=_response(403, "Forbidden", ""))
-    out = run(engine, "pm.test('e', () => pm.response.to.be.error); pm.test('f', () => pm.response.to.be.forbidden);", ctx)
+    out = run(
+        engine, "pm.test('e', () => pm.response.to.be.error); pm.test('f', () => pm.response.to.be.forbidden);", ctx
+    )
     assert verdicts(out) == {"e": (True, None), "f": (True, None)}
 
 
@@ -199,18 +273,27 @@ def test_invalid_json_body_names_the_problem(engine: ScriptEngine) -> None:
 
 # ---- pm.request, pm.info -------------------------------------------------------------------
 def test_request_is_readable_and_prerequest_changes_come_back(engine: ScriptEngine) -> None:
-    out = run(engine, """
+    out = run(
+        engine,
+        """
         pm.environment.set("seen", [pm.request.method, pm.request.url.toString(), pm.request.url.getHost(),
             pm.request.url.query.get("validationToken"), pm.request.headers.get("content-type"), pm.request.body.raw]);
         pm.request.headers.add({key: "X-Trace", value: "1"});
         pm.request.headers.upsert({key: "Content-Type", value: "text/plain"});
         pm.request.url.query.add({key: "y", value: "a b"});
         pm.request.method = "PUT";
-    """, _context("prerequest"))
+    """,
+        _context("prerequest"),
+    )
     assert out.error is None
     assert out.scopes["environment"]["seen"] == [
-        "POST", "https://graph.example/v1.0/users/a@b/sendMail?validationToken=abc%20d&x=1", "graph.example",
-        "abc d", "application/json", "{}"]
+        "POST",
+        "https://graph.example/v1.0/users/a@b/sendMail?validationToken=abc%20d&x=1",
+        "graph.example",
+        "abc d",
+        "application/json",
+        "{}",
+    ]
     assert out.request["method"] == "PUT"
     assert out.request["url"].endswith("?validationToken=abc%20d&x=1&y=a%20b")
     assert out.request["headers"] == [{"key": "Content-Type", "value": "text/plain"}, {"key": "X-Trace", "value": "1"}]
@@ -223,25 +306,37 @@ def test_request_url_can_be_replaced_by_a_string(engine: ScriptEngine) -> None:
 
 
 def test_info_and_no_response_in_prerequest(engine: ScriptEngine) -> None:
-    out = run(engine, """
+    out = run(
+        engine,
+        """
         pm.environment.set("info", [pm.info.eventName, pm.info.iteration, pm.info.iterationCount,
             pm.info.requestName, pm.info.requestId, typeof pm.response, typeof responseBody, iteration]);
-    """, _context("prerequest"))
+    """,
+        _context("prerequest"),
+    )
     assert out.scopes["environment"]["info"] == ["prerequest", 2, 3, "Send mail", "r1", "undefined", "undefined", 2]
 
 
 # ---- variables -----------------------------------------------------------------------------
 def test_variables_precedence_local_data_env_collection_globals(engine: ScriptEngine) -> None:
-    ctx = _context(globals={"v": "g", "onlyG": "G"}, collectionVariables={"v": "c", "onlyC": "C"},
-                   environment={"v": "e"}, iterationData={"v": "d"})
-    out = run(engine, """
+    ctx = _context(
+        globals={"v": "g", "onlyG": "G"},
+        collectionVariables={"v": "c", "onlyC": "C"},
+        environment={"v": "e"},
+        iterationData={"v": "d"},
+    )
+    out = run(
+        engine,
+        """
         var seen = [pm.variables.get("v")];
         pm.variables.set("v", "local");
         seen.push(pm.variables.get("v"), pm.variables.get("onlyC"), pm.variables.get("onlyG"),
                   pm.variables.has("onlyG"), pm.variables.has("nope"), pm.variables.get("nope"));
         seen.push(pm.variables.toObject());
         pm.globals.set("seen", seen);
-    """, ctx)
+    """,
+        ctx,
+    )
     seen = out.scopes["globals"]["seen"]
     assert seen[:7] == ["d", "local", "C", "G", True, False, None]  # JSON turns undefined into null
     assert seen[7] == {"v": "local", "onlyG": "G", "onlyC": "C"}
@@ -251,7 +346,9 @@ def test_variables_precedence_local_data_env_collection_globals(engine: ScriptEn
 @pytest.mark.parametrize("scope", ["environment", "collectionVariables", "globals", "iterationData"])
 def test_scope_get_set_unset_has_toObject_replaceIn(engine: ScriptEngine, scope: str) -> None:
     ctx = _context(**{scope: {"keep": "k", "drop": "d", "host": "graph"}})
-    out = run(engine, f"""
+    out = run(
+        engine,
+        f"""
         var s = pm.{scope};
         s.set("added", 5);
         s.unset("drop");
@@ -259,17 +356,23 @@ def test_scope_get_set_unset_has_toObject_replaceIn(engine: ScriptEngine, scope:
         pm.test("get", () => pm.expect(s.get("added")).to.equal(5));
         pm.test("toObject", () => pm.expect(s.toObject()).to.eql({{keep: "k", host: "graph", added: 5}}));
         pm.test("replaceIn", () => pm.expect(s.replaceIn("https://{{{{host}}}}/{{{{nope}}}}")).to.equal("https://graph/{{{{nope}}}}"));
-    """, ctx)
+    """,
+        ctx,
+    )
     assert all(t.passed for t in out.tests), verdicts(out)
     assert out.scopes[scope] == {"keep": "k", "host": "graph", "added": 5}
 
 
 def test_variables_replace_in_resolves_nested_and_dynamic_variables(engine: ScriptEngine) -> None:
     ctx = _context(environment={"base": "https://{{host}}", "host": "graph.example"})
-    out = run(engine, """
+    out = run(
+        engine,
+        """
         pm.environment.set("url", pm.variables.replaceIn("{{base}}/x"));
         pm.environment.set("guid", pm.variables.replaceIn("{{$guid}}"));
-    """, ctx)
+    """,
+        ctx,
+    )
     env = out.scopes["environment"]
     assert env["url"] == "https://graph.example/x"
     assert len(env["guid"]) == 36 and env["guid"].count("-") == 4
@@ -292,14 +395,18 @@ def test_skip_request_and_set_next_request(engine: ScriptEngine) -> None:
 
 # ---- console -------------------------------------------------------------------------------
 def test_console_levels_and_formatting(engine: ScriptEngine) -> None:
-    out = run(engine, "console.log('a', 1, {b: [true, null]}); console.info('i'); console.warn('w'); console.error('e');")
+    out = run(
+        engine, "console.log('a', 1, {b: [true, null]}); console.info('i'); console.warn('w'); console.error('e');"
+    )
     assert out.console == [("log", "a 1 { b: [ true, null ] }"), ("info", "i"), ("warn", "w"), ("error", "e")]
 
 
 # ---- legacy globals ------------------------------------------------------------------------
 def test_legacy_globals(engine: ScriptEngine) -> None:
     ctx = _context(environment={"e1": "0"}, globals={"g1": "G"}, iterationData={"d1": "D"})
-    out = run(engine, """
+    out = run(
+        engine,
+        """
         tests["code"] = responseCode.code === 200 && responseCode.name === "OK";
         tests["body"] = JSON.parse(responseBody).id === 7;
         tests["headers"] = responseHeaders["Content-Type"] === "application/json";
@@ -313,20 +420,32 @@ def test_legacy_globals(engine: ScriptEngine) -> None:
         postman.setGlobalVariable("g2", true);
         postman.clearEnvironmentVariable("e1");
         tests["getEnvironmentVariable"] = postman.getEnvironmentVariable("n") === "5";
-    """, ctx)
+    """,
+        ctx,
+    )
     assert out.error is None
     assert verdicts(out) == {
-        "code": (True, None), "body": (True, None), "headers": (True, None), "time": (True, None),
-        "snapshots": (True, None), "request": (True, None), "getResponseHeader": (True, None),
-        "a failing one": (False, "expected false to be truthy"), "getEnvironmentVariable": (True, None)}
+        "code": (True, None),
+        "body": (True, None),
+        "headers": (True, None),
+        "time": (True, None),
+        "snapshots": (True, None),
+        "request": (True, None),
+        "getResponseHeader": (True, None),
+        "a failing one": (False, "expected false to be truthy"),
+        "getEnvironmentVariable": (True, None),
+    }
     # Legacy setters stringify truthy values (and false) but keep 0, as postman-sandbox does.
     assert out.scopes["environment"] == {"n": "5", "zero": 0}
     assert out.scopes["globals"] == {"g1": "G", "g2": "true"}
 
 
 def test_legacy_clear_all_variables(engine: ScriptEngine) -> None:
-    out = run(engine, "postman.clearEnvironmentVariables(); postman.clearGlobalVariables();",
-              _context(environment={"a": 1}, globals={"b": 2}))
+    out = run(
+        engine,
+        "postman.clearEnvironmentVariables(); postman.clearGlobalVariables();",
+        _context(environment={"a": 1}, globals={"b": 2}),
+    )
     assert out.scopes["environment"] == {} and out.scopes["globals"] == {}
 
 
@@ -342,10 +461,11 @@ def test_send_request_calls_back_after_the_script_body() -> None:
 
     def send(request: dict[str, Any]) -> dict[str, Any]:
         sent.append(request)
-        return _response(201, "Created", '{"echo": "%s"}' % request["url"])
+        return _response(201, "Created", '{{"echo": "{}"}}'.format(request["url"]))
 
     with ScriptEngine(timeout_ms=2000, send_request=send) as eng:
-        out = eng.run("""
+        out = eng.run(
+            """
             var order = ["start"];
             pm.sendRequest({url: "https://a.example/x", method: "post", header: {"X-A": "1"},
                             body: {mode: "raw", raw: "hi"}}, function (err, res) {
@@ -355,12 +475,22 @@ def test_send_request_calls_back_after_the_script_body() -> None:
             });
             order.push("end");
             setTimeout(() => pm.environment.set("order", order), 10);
-        """, _context())
+        """,
+            _context(),
+        )
     assert out.error is None
     assert out.scopes["environment"]["order"] == [
-        "start", "end", "callback 201 Created https://a.example/x", "nested 31"]
-    assert sent[0] == {"url": "https://a.example/x", "method": "POST", "headers": [{"key": "X-A", "value": "1"}],
-                       "body": {"mode": "raw", "raw": "hi"}}
+        "start",
+        "end",
+        "callback 201 Created https://a.example/x",
+        "nested 31",
+    ]
+    assert sent[0] == {
+        "url": "https://a.example/x",
+        "method": "POST",
+        "headers": [{"key": "X-A", "value": "1"}],
+        "body": {"mode": "raw", "raw": "hi"},
+    }
     assert sent[1]["url"] == "https://b.example/y" and sent[1]["method"] == "GET"
     assert verdicts(out) == {"from callback": (True, None)}
 
@@ -372,11 +502,14 @@ def test_send_request_supports_await_and_reports_transport_errors() -> None:
         return _response()
 
     with ScriptEngine(send_request=send) as eng:
-        out = eng.run("""
+        out = eng.run(
+            """
             const res = await pm.sendRequest("https://up.example/");
             pm.environment.set("code", res.code);
             pm.sendRequest("https://down.example/", (err, r) => pm.environment.set("err", err.message + "|" + typeof r));
-        """, _context())
+        """,
+            _context(),
+        )
     assert out.error is None
     assert out.scopes["environment"] == {"code": 200, "err": "connection refused by down.example|undefined"}
 
@@ -390,7 +523,11 @@ def test_send_request_without_a_sender_fails_by_name(engine: ScriptEngine) -> No
 def test_runtime_error_reports_message_and_line_within_source(engine: ScriptEngine) -> None:
     out = run(engine, "pm.test('before', () => {});\nvar x = 1;\n\nundefinedFunction();\npm.test('after', () => {});")
     assert out.error is not None
-    assert (out.error.name, out.error.message, out.error.line) == ("ReferenceError", "undefinedFunction is not defined", 4)
+    assert (out.error.name, out.error.message, out.error.line) == (
+        "ReferenceError",
+        "undefinedFunction is not defined",
+        4,
+    )
     assert [t.name for t in out.tests] == ["before"]  # work done before the error is kept
 
 
@@ -406,16 +543,19 @@ def test_error_in_a_callback_names_the_line(engine: ScriptEngine) -> None:
     assert out.error is not None and out.error.line == 2 and out.error.name == "ReferenceError"
 
 
-@pytest.mark.parametrize(("source", "api"), [
-    ("pm.cookies.jar();", "pm.cookies.jar"),
-    ("pm.vault.get('x');", "pm.vault.get"),
-    ("pm.visualizer.set('<b/>');", "pm.visualizer.set"),
-    ("pm.execution.runRequest('x');", "pm.execution.runRequest"),
-    ("postman.getResponseCookie('a');", "postman.getResponseCookie"),
-    ("_.parseInt('1');", "_ (lodash).parseInt"),
-    ("CryptoJS.MD5('x');", "CryptoJS.MD5"),
-    ("String(responseCookies);", "responseCookies"),
-])
+@pytest.mark.parametrize(
+    ("source", "api"),
+    [
+        ("pm.cookies.jar();", "pm.cookies.jar"),
+        ("pm.vault.get('x');", "pm.vault.get"),
+        ("pm.visualizer.set('<b/>');", "pm.visualizer.set"),
+        ("pm.execution.runRequest('x');", "pm.execution.runRequest"),
+        ("postman.getResponseCookie('a');", "postman.getResponseCookie"),
+        ("_.parseInt('1');", "_ (lodash).parseInt"),
+        ("CryptoJS.MD5('x');", "CryptoJS.MD5"),
+        ("String(responseCookies);", "responseCookies"),
+    ],
+)
 def test_unsupported_api_fails_naming_it(engine: ScriptEngine, source: str, api: str) -> None:
     out = run(engine, source)
     assert out.error is not None
@@ -444,6 +584,9 @@ def test_invalid_limits_are_rejected() -> None:
 
 
 def test_status_code_compares_numbers(engine: ScriptEngine) -> None:
-    out = run(engine, "pm.test('t', () => pm.response.to.have.statusCode('200'));"
-                      "pm.test('u', () => pm.response.to.have.statusCode(201));")
+    out = run(
+        engine,
+        "pm.test('t', () => pm.response.to.have.statusCode('200'));"
+        "pm.test('u', () => pm.response.to.have.statusCode(201));",
+    )
     assert verdicts(out) == {"t": (True, None), "u": (False, "expected response to have status code 201 but got 200")}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -16,11 +17,21 @@ GRAPH_COLLECTION = CORPUS / "microsoftgraph" / "Microsoft Graph.postman_collecti
 
 
 def _context(listen: str = "test", body: str = "{}", **scopes: dict[str, Any]) -> ScriptContext:
-    response = {"code": 200, "status": "OK", "headers": [{"key": "Content-Type", "value": "application/json"}],
-                "body": body, "responseTime": 5, "responseSize": len(body)}
-    return ScriptContext(listen=listen, info={"requestName": "r", "iteration": 0},
-                         request={"url": "https://graph.microsoft.com/v1.0/users", "method": "GET", "headers": []},
-                         response=response if listen == "test" else None, scopes=scopes)
+    response = {
+        "code": 200,
+        "status": "OK",
+        "headers": [{"key": "Content-Type", "value": "application/json"}],
+        "body": body,
+        "responseTime": 5,
+        "responseSize": len(body),
+    }
+    return ScriptContext(
+        listen=listen,
+        info={"requestName": "r", "iteration": 0},
+        request={"url": "https://graph.microsoft.com/v1.0/users", "method": "GET", "headers": []},
+        response=response if listen == "test" else None,
+        scopes=scopes,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +41,16 @@ def engine() -> Iterator[ScriptEngine]:
 
 
 # ---- no files, no network ----------------------------------------------------------------------
-@pytest.mark.parametrize(("source", "message"), [
-    ("require('fs').readFileSync('/etc/passwd')", "require('fs') is not supported by o365check"),
-    ("require('child_process')", "require('child_process') is not supported by o365check"),
-    ("process.env.HOME", "process.env is not supported by o365check"),
-    ("fetch('https://example.com/')", "fetch is not supported by o365check"),
-    ("new XMLHttpRequest()", "XMLHttpRequest is not supported by o365check"),
-])
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("require('fs').readFileSync('/etc/passwd')", "require('fs') is not supported by o365check"),
+        ("require('child_process')", "require('child_process') is not supported by o365check"),
+        ("process.env.HOME", "process.env is not supported by o365check"),
+        ("fetch('https://example.com/')", "fetch is not supported by o365check"),
+        ("new XMLHttpRequest()", "XMLHttpRequest is not supported by o365check"),
+    ],
+)
 def test_file_and_network_apis_fail_by_name(engine: ScriptEngine, source: str, message: str) -> None:
     out = engine.run(source, _context())
     assert out.error is not None and out.error.message == message
@@ -44,11 +58,14 @@ def test_file_and_network_apis_fail_by_name(engine: ScriptEngine, source: str, m
 
 def test_the_global_object_has_no_module_loader_or_network(engine: ScriptEngine) -> None:
     # The names above are our stubs; underneath, QuickJS without its std/os modules has none of them.
-    out = engine.run("""
+    out = engine.run(
+        """
         var g = new Function('return this')();
         pm.environment.set('types', ['require', 'process', 'fetch', 'XMLHttpRequest', 'WebSocket', 'Deno', 'Bun']
             .map(function (name) { return typeof g[name]; }));
-    """, _context())
+    """,
+        _context(),
+    )
     assert out.scopes["environment"]["types"] == ["undefined"] * 7
 
 
@@ -94,7 +111,9 @@ def test_time_waiting_for_send_request_is_not_script_time() -> None:
 # ---- memory limit ------------------------------------------------------------------------------
 def test_huge_allocation_is_stopped_at_the_memory_limit(engine: ScriptEngine) -> None:
     ctx = _context(environment={"kept": "yes"})
-    out = engine.run("pm.environment.set('lost', 1);\nvar a = [];\nwhile (true) { a.push(new Array(100000).fill(1.5)); }", ctx)
+    out = engine.run(
+        "pm.environment.set('lost', 1);\nvar a = [];\nwhile (true) { a.push(new Array(100000).fill(1.5)); }", ctx
+    )
     assert out.error is not None and out.error.name == "RangeError"
     assert out.error.message == "script used more than the memory limit of 64 MB"
     assert out.scopes["environment"] == {"kept": "yes"}  # a stopped isolate's changes are not trusted
@@ -135,14 +154,20 @@ def test_graph_app_only_token_request_stores_app_access_token(engine: ScriptEngi
 
 def test_graph_token_script_explains_missing_settings_on_the_console(engine: ScriptEngine) -> None:
     source = _script(_graph_items()["/Application/Get App-Only Access Token"], "test")
-    out = engine.run(source, _context(body='{"access_token": "t"}', environment={"ClientID": "", "ClientSecret": "x", "TenantID": "t"}))
+    out = engine.run(
+        source,
+        _context(body='{"access_token": "t"}', environment={"ClientID": "", "ClientSecret": "x", "TenantID": "t"}),
+    )
     assert out.console == [("log", "You need to enter *ClientID* environment variable first.")]
 
 
 def test_graph_add_days_script_fails_per_item_with_a_clear_message(engine: ScriptEngine) -> None:
     items = _graph_items()
-    add_days = [path for path, item in items.items()
-                if any("addDays" in _script(item, e["listen"]) for e in item.get("event", []) if "script" in e)]
+    add_days = [
+        path
+        for path, item in items.items()
+        if any("addDays" in _script(item, e["listen"]) for e in item.get("event", []) if "script" in e)
+    ]
     assert add_days, "the corpus should contain the addDays script"
     for path in add_days:
         out = engine.run(_script(items[path], "prerequest"), _context("prerequest"))
@@ -156,12 +181,26 @@ def test_graph_add_days_script_fails_per_item_with_a_clear_message(engine: Scrip
 
 def test_graph_subscription_validation_test_script(engine: ScriptEngine) -> None:
     source = _script(_graph_items()["/Misc/Subscription Validation"], "test")
-    ctx = ScriptContext(listen="test", info={}, request={"url": "https://x/notify?validationToken=tok%2B1", "method": "POST", "headers": []},
-                        response={"code": 200, "status": "OK", "headers": [{"key": "Content-Type", "value": "text/plain; charset=utf-8"}],
-                                  "body": "tok+1", "responseTime": 1, "responseSize": 5})
+    ctx = ScriptContext(
+        listen="test",
+        info={},
+        request={"url": "https://x/notify?validationToken=tok%2B1", "method": "POST", "headers": []},
+        response={
+            "code": 200,
+            "status": "OK",
+            "headers": [{"key": "Content-Type", "value": "text/plain; charset=utf-8"}],
+            "body": "tok+1",
+            "responseTime": 1,
+            "responseSize": 5,
+        },
+    )
     out = engine.run(source, ctx)
     assert out.error is None
-    assert [(t.name, t.passed) for t in out.tests] == [("Status test", True), ("Content type test", True), ("Response body test", True)]
+    assert [(t.name, t.passed) for t in out.tests] == [
+        ("Status test", True),
+        ("Content type test", True),
+        ("Response body test", True),
+    ]
 
 
 def test_every_corpus_script_runs_to_an_outcome(engine: ScriptEngine) -> None:
@@ -206,9 +245,16 @@ def test_scripts_run_on_a_thread_with_a_running_asyncio_loop():
 
     async def inside_a_loop():
         with ScriptEngine(timeout_ms=1000) as engine:
-            return engine.run("pm.test('runs', () => pm.expect(1).to.equal(1));",
-                              ScriptContext("test", {}, {"url": "http://x.example/", "method": "GET", "headers": []},
-                                            {"code": 200, "status": "OK", "headers": [], "body": "", "responseTime": 1, "responseSize": 0}, {}))
+            return engine.run(
+                "pm.test('runs', () => pm.expect(1).to.equal(1));",
+                ScriptContext(
+                    "test",
+                    {},
+                    {"url": "http://x.example/", "method": "GET", "headers": []},
+                    {"code": 200, "status": "OK", "headers": [], "body": "", "responseTime": 1, "responseSize": 0},
+                    {},
+                ),
+            )
 
     outcome = asyncio.run(inside_a_loop())
     assert outcome.error is None and [(t.name, t.passed) for t in outcome.tests] == [("runs", True)]
@@ -240,8 +286,10 @@ def test_endless_loop_after_an_await_is_stopped(engine: ScriptEngine) -> None:
 
 
 def test_memory_limit_hit_inside_a_test_stops_the_script(engine: ScriptEngine) -> None:
-    out = engine.run("pm.test('big', () => { const a = []; while (true) a.push(new Array(1e5).fill(1)); });",
-                     _context(environment={"kept": "yes"}))
+    out = engine.run(
+        "pm.test('big', () => { const a = []; while (true) a.push(new Array(1e5).fill(1)); });",
+        _context(environment={"kept": "yes"}),
+    )
     assert out.error is not None and out.error.message == "script used more than the memory limit of 64 MB"
     assert out.tests == [] and out.scopes["environment"] == {"kept": "yes"}
 
@@ -252,8 +300,14 @@ def test_engine_made_on_one_thread_runs_scripts_on_another() -> None:
     outcomes = []
     with ScriptEngine(timeout_ms=1000) as eng:
         eng.run("pm.environment.set('here', 1);", _context())
-        worker = threading.Thread(target=lambda: outcomes.append(
-            eng.run("function depth(n) { return n ? depth(n - 1) + 1 : 0 }\npm.environment.set('d', depth(300));", _context())))
+        worker = threading.Thread(
+            target=lambda: outcomes.append(
+                eng.run(
+                    "function depth(n) { return n ? depth(n - 1) + 1 : 0 }\npm.environment.set('d', depth(300));",
+                    _context(),
+                )
+            )
+        )
         worker.start()
         worker.join()
         back = eng.run("pm.environment.set('back', 1);", _context())

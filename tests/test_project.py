@@ -17,19 +17,19 @@ def _pyproject_requirements():
     requirements = list(project["dependencies"])
     for extra in project["optional-dependencies"].values():
         requirements += extra
-    return {re.split(r"[<>=!~ ]", r, 1)[0].lower(): r.replace(" ", "") for r in requirements}
+    return {re.split(r"[<>=!~ ]", r, maxsplit=1)[0].lower(): r.replace(" ", "") for r in requirements}
 
 
 def _environment_requirements():
     lines = (ROOT / "environment.yml").read_text().splitlines()
     start = next(i for i, line in enumerate(lines) if line.strip() == "- pip:")
     found = {}
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         item = line.split("#", 1)[0].strip()
         if not item.startswith("- ") or item.startswith("- -e"):
             continue
         requirement = item[2:].replace(" ", "")
-        found[re.split(r"[<>=!~]", requirement, 1)[0].lower()] = requirement
+        found[re.split(r"[<>=!~]", requirement, maxsplit=1)[0].lower()] = requirement
     return found
 
 
@@ -75,7 +75,13 @@ def test_every_run_event_is_documented_in_the_readme():
     from o365check.postman import events
 
     readme = (ROOT / "README.md").read_text()
-    names = [name for name, value in vars(events).items()
-             if isinstance(value, type) and dataclasses.is_dataclass(value) and issubclass(value, events.Event) and value is not events.Event]
+    names = [
+        name
+        for name, value in vars(events).items()
+        if isinstance(value, type)
+        and dataclasses.is_dataclass(value)
+        and issubclass(value, events.Event)
+        and value is not events.Event
+    ]
     assert names, "no event classes found"
     assert [n for n in names if f"| `{n}` |" not in readme] == []

@@ -54,12 +54,16 @@ def test_the_socket_block_is_real(no_sockets: list) -> None:
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
-def test_record_then_replay_gives_the_same_doctor_json(scenario: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_record_then_replay_gives_the_same_doctor_json(
+    scenario: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / f"{scenario}.yaml"
     mode, recorded = doctor_json(Settings(sandbox=scenario), open_cassette(path, mode="rewrite"))
     assert mode == "sandbox"
     attempts: list = []
-    monkeypatch.setattr(socket.socket, "connect", lambda self, a: attempts.append(a) or (_ for _ in ()).throw(OSError("blocked")))
+    monkeypatch.setattr(
+        socket.socket, "connect", lambda self, a: attempts.append(a) or (_ for _ in ()).throw(OSError("blocked"))
+    )
     mode, replayed = doctor_json(Settings(), open_cassette(path, mode="none"))
     assert mode == "replay"
     assert replayed == recorded
@@ -76,13 +80,18 @@ def _recorded_with_canary(tmp_path: Path) -> tuple[Path, str, dict]:
     settings = Settings._build({**box.credentials, "client_secret": CANARY_SECRET}, {})
     path = tmp_path / "canary.yaml"
     recorder = open_cassette(path, mode="rewrite", settings=settings)
-    from o365check.http import build_session
     from o365check.auth import acquire_app_token
+    from o365check.http import build_session
 
     session = build_session(sandbox=box, recorder=recorder)
     token = acquire_app_token(settings, session).access_token.reveal()
     steps = list(run_doctor(settings, session, postman=True, sleep=lambda s: None))
-    recorder.describe_recording({"target": "canary", "settings": {k: getattr(settings, k) for k in ("tenant_id", "client_id", "sender", "recipient")}})
+    recorder.describe_recording(
+        {
+            "target": "canary",
+            "settings": {k: getattr(settings, k) for k in ("tenant_id", "client_id", "sender", "recipient")},
+        }
+    )
     recorder.close()
     return path, token, build_report(settings, steps, "canary").to_dict()
 
@@ -112,13 +121,24 @@ def test_a_cassette_recorded_with_one_secret_replays_with_any_other(tmp_path: Pa
 def test_mismatch_names_request_closest_and_difference_with_secrets_masked(tmp_path: Path, no_sockets: list) -> None:
     path, _, _ = _recorded_with_canary(tmp_path)
     settings = Settings.from_env({"AZURE_CLIENT_SECRET": CANARY_SECRET})
-    target = open_target(settings.with_values(sender="someone.else@contoso.example"), recorder=open_cassette(path, settings=settings))
+    target = open_target(
+        settings.with_values(sender="someone.else@contoso.example"), recorder=open_cassette(path, settings=settings)
+    )
     with pytest.raises(ReplayMismatchError) as caught:
         list(run_doctor(target.settings, target.session, sleep=lambda s: None))
     message = str(caught.value)
-    assert "no recorded answer for POST https://graph.microsoft.com/v1.0/users/someone.else@contoso.example/sendMail" in message
-    assert "closest recorded request: POST https://graph.microsoft.com/v1.0/users/notifications@contoso.example/sendMail" in message
-    assert "path: /v1.0/users/someone.else@contoso.example/sendMail instead of /v1.0/users/notifications@contoso.example/sendMail" in message
+    assert (
+        "no recorded answer for POST https://graph.microsoft.com/v1.0/users/someone.else@contoso.example/sendMail"
+        in message
+    )
+    assert (
+        "closest recorded request: POST https://graph.microsoft.com/v1.0/users/notifications@contoso.example/sendMail"
+        in message
+    )
+    assert (
+        "path: /v1.0/users/someone.else@contoso.example/sendMail instead of /v1.0/users/notifications@contoso.example/sendMail"
+        in message
+    )
     assert "body: message.body.content: This message" in message  # the leaf that changed, not the whole body
     # A token request with another scope: the body difference is named, the live secret is not shown.
     recorder = open_cassette(path, settings=settings)
@@ -126,9 +146,15 @@ def test_mismatch_names_request_closest_and_difference_with_secrets_masked(tmp_p
 
     session = build_session(recorder=recorder)
     with pytest.raises(ReplayMismatchError) as caught:
-        session.post(f"https://login.microsoftonline.com/{target.settings.tenant_id}/oauth2/v2.0/token",
-                     data={"client_id": target.settings.client_id, "client_secret": CANARY_SECRET, "scope": "x/.default",
-                           "grant_type": "client_credentials"})
+        session.post(
+            f"https://login.microsoftonline.com/{target.settings.tenant_id}/oauth2/v2.0/token",
+            data={
+                "client_id": target.settings.client_id,
+                "client_secret": CANARY_SECRET,
+                "scope": "x/.default",
+                "grant_type": "client_credentials",
+            },
+        )
     message = str(caught.value)
     assert "scope: x/.default instead of https://graph.microsoft.com/.default" in message
     assert CANARY_SECRET not in message and "client_secret" not in message

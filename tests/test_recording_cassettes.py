@@ -55,7 +55,9 @@ def test_cassette_check_names_file_line_and_what(tmp_path: Path, line: str, what
 
 def test_cassette_check_finds_a_canary_in_any_encoding_and_accepts_placeholders(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
-    path.write_text("a: client_secret=o365check-redacted&x=1\nb: Bearer o365check-redacted.eyJhIjoxfQ\nc: x=Can%7Eary%2Bvalue\n")
+    path.write_text(
+        "a: client_secret=o365check-redacted&x=1\nb: Bearer o365check-redacted.eyJhIjoxfQ\nc: x=Can%7Eary%2Bvalue\n"
+    )
     clean = CliRunner().invoke(main, ["cassette", "check", str(path)])
     assert clean.exit_code == 0, clean.output
     dirty = CliRunner().invoke(main, ["cassette", "check", str(path), "--canary", "Can~ary+value"])
@@ -73,10 +75,14 @@ def _normalized(text: str) -> str:
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
-def test_collection_record_then_replay_gives_the_same_report(scenario: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_collection_record_then_replay_gives_the_same_report(
+    scenario: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / f"{scenario}.yaml"
     recorded = io.StringIO()
-    code = run_collection_cli(RunOptions(str(COLLECTION), sandbox=scenario, record=str(path), no_color=True), recorded, recorded)
+    code = run_collection_cli(
+        RunOptions(str(COLLECTION), sandbox=scenario, record=str(path), no_color=True), recorded, recorded
+    )
     monkeypatch.setattr(socket.socket, "connect", lambda *a: (_ for _ in ()).throw(OSError("network blocked")))
     replayed = io.StringIO()
     assert run_collection_cli(RunOptions(str(COLLECTION), replay=str(path), no_color=True), replayed, replayed) == code
@@ -87,8 +93,15 @@ def test_collection_record_then_replay_gives_the_same_report(scenario: str, tmp_
 def test_committed_cassettes_replay_offline(scenario: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", lambda *a: (_ for _ in ()).throw(OSError("network blocked")))
     out = io.StringIO()
-    code = run_collection_cli(RunOptions(str(COLLECTION), replay=str(CASSETTES / f"{scenario}.yaml"), no_color=True), out, out)
+    code = run_collection_cli(
+        RunOptions(str(COLLECTION), replay=str(CASSETTES / f"{scenario}.yaml"), no_color=True), out, out
+    )
     assert code == (0 if SCENARIOS[scenario].failing_step is None else 1), out.getvalue()
-    result = CliRunner().invoke(main, ["doctor", "--replay", str(CASSETTES / f"doctor-{scenario}.yaml"), "--json", "--postman", "--max-wait", "0"])
+    result = CliRunner().invoke(
+        main,
+        ["doctor", "--replay", str(CASSETTES / f"doctor-{scenario}.yaml"), "--json", "--postman", "--max-wait", "0"],
+    )
     assert '"target": "sandbox scenario ' + repr(scenario).replace("'", "'") in result.output
-    assert result.exit_code == (0 if SCENARIOS[scenario].failing_step is None else 1 if SCENARIOS[scenario].failing_step != "settings" else 2), result.output
+    assert result.exit_code == (
+        0 if SCENARIOS[scenario].failing_step is None else 1 if SCENARIOS[scenario].failing_step != "settings" else 2
+    ), result.output

@@ -12,7 +12,9 @@ from o365check.redact import MASK, RedactingFilter, Redactor, is_secret_name
 CANARY = "CANARY+s3cr/t=V~al&ue"
 
 
-@pytest.mark.parametrize("encode", [lambda v: v, quote_plus, lambda v: quote(v, safe=""), lambda v: json.dumps(v)[1:-1]])
+@pytest.mark.parametrize(
+    "encode", [lambda v: v, quote_plus, lambda v: quote(v, safe=""), lambda v: json.dumps(v)[1:-1]]
+)
 def test_secret_is_masked_in_every_encoding(encode):
     redactor = Redactor([CANARY])
     text = f"before {encode(CANARY)} after"
@@ -39,9 +41,14 @@ def test_form_fields_secret_by_name_are_masked():
 
 
 def test_data_masks_postman_style_entries_and_headers():
-    data = {"values": [{"key": "AppAccessToken", "value": "tok"}, {"key": "pw", "value": "x1234", "type": "secret"},
-                       {"key": "tenant_id", "value": "t-1"}],
-            "header": {"Authorization": "Bearer zzzzzzzzzz"}}
+    data = {
+        "values": [
+            {"key": "AppAccessToken", "value": "tok"},
+            {"key": "pw", "value": "x1234", "type": "secret"},
+            {"key": "tenant_id", "value": "t-1"},
+        ],
+        "header": {"Authorization": "Bearer zzzzzzzzzz"},
+    }
     masked = Redactor().data(data)
     assert masked["values"][0]["value"] == MASK
     assert masked["values"][1]["value"] == MASK
@@ -49,7 +56,9 @@ def test_data_masks_postman_style_entries_and_headers():
     assert masked["header"]["Authorization"] == f"Bearer {MASK}"
 
 
-@pytest.mark.parametrize("name", ["client_secret", "Authorization", "AppAccessToken", "api-key", "password", "clientSecret"])
+@pytest.mark.parametrize(
+    "name", ["client_secret", "Authorization", "AppAccessToken", "api-key", "password", "clientSecret"]
+)
 def test_secret_names(name):
     assert is_secret_name(name)
 
@@ -77,11 +86,14 @@ def test_logging_filter_masks_records(caplog):
     assert CANARY not in records[0].getMessage() and quote_plus(CANARY) not in records[0].getMessage()
 
 
-@pytest.mark.parametrize(("text", "masked"), [
-    ("Request bearer overrides collection auth", False),
-    ("Authorization: Bearer PRE-STORED-TOKEN", True),
-    ("Authorization: Bearer abcdefghijklmnopqrstuvwxyz", True),
-    ("Bearer t0ken42", True),
-])
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("Request bearer overrides collection auth", False),
+        ("Authorization: Bearer PRE-STORED-TOKEN", True),
+        ("Authorization: Bearer abcdefghijklmnopqrstuvwxyz", True),
+        ("Bearer t0ken42", True),
+    ],
+)
 def test_bearer_pattern_masks_credentials_not_words(text, masked):
     assert (MASK in Redactor().text(text)) is masked

@@ -6,9 +6,9 @@ import time
 
 import pytest
 import requests
+from sandbox_helpers import fetch_token, mounted_session, post_token, send_mail
 
 from o365check.sandbox import Faults, Sandbox
-from sandbox_helpers import fetch_token, mounted_session, post_token, send_mail
 
 GRAPH_HOST = "graph.microsoft.com"
 LOGIN_HOST = "login.microsoftonline.com"
@@ -56,8 +56,9 @@ def test_identity_faults_are_aadsts_shaped():
 
 def test_early_retry_is_throttled_again_and_a_patient_one_passes():
     clock = Clock()
-    box = Sandbox("ok", faults=Faults(host_rates={GRAPH_HOST: 1.0}, statuses=(429,), retry_after=2, seed=1),
-                  clock=clock)
+    box = Sandbox(
+        "ok", faults=Faults(host_rates={GRAPH_HOST: 1.0}, statuses=(429,), retry_after=2, seed=1), clock=clock
+    )
     session = mounted_session(box)
     token = fetch_token(session, box)
     first = send_mail(session, box, token)
@@ -93,11 +94,16 @@ def test_ambiguous_faults_only_hit_accepted_sends():
     assert send_mail(session, box, fetch_token(session, box)).status_code == 404
 
 
-@pytest.mark.parametrize("kwargs,field", [
-    ({"rate": 1.5}, "Faults.rate"), ({"statuses": (418,)}, "Faults.statuses"),
-    ({"host_rates": {GRAPH_HOST: -1}}, "host_rates"), ({"latency_ms": (10, 5)}, "Faults.latency_ms"),
-    ({"ambiguous_send": "drop"}, "Faults.ambiguous_send"),
-])
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [
+        ({"rate": 1.5}, "Faults.rate"),
+        ({"statuses": (418,)}, "Faults.statuses"),
+        ({"host_rates": {GRAPH_HOST: -1}}, "host_rates"),
+        ({"latency_ms": (10, 5)}, "Faults.latency_ms"),
+        ({"ambiguous_send": "drop"}, "Faults.ambiguous_send"),
+    ],
+)
 def test_bad_fault_settings_name_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):
         Faults(**kwargs)

@@ -7,10 +7,10 @@ import time
 import uuid
 
 import pytest
+from sandbox_helpers import GRAPH, fetch_token, mounted_session, send_mail, test_message
 
 from o365check.sandbox import Sandbox
 from o365check.sandbox.tokens import mint_access_token
-from sandbox_helpers import GRAPH, fetch_token, mounted_session, send_mail, test_message
 
 
 @pytest.fixture
@@ -35,8 +35,9 @@ def error_of(response) -> tuple[int, str, str]:
 
 def test_error_body_and_headers(box, session, token):
     client_request_id = str(uuid.uuid4())
-    response = send_mail(session, box, token, sender="nobody@contoso.example",
-                         headers={"client-request-id": client_request_id})
+    response = send_mail(
+        session, box, token, sender="nobody@contoso.example", headers={"client-request-id": client_request_id}
+    )
     error = response.json()["error"]
     assert list(error) == ["code", "message", "innerError"]
     assert error["innerError"]["client-request-id"] == client_request_id
@@ -48,16 +49,20 @@ def test_error_body_and_headers(box, session, token):
 
 
 def test_missing_bearer_token(box, session):
-    response = session.post(f"{GRAPH}/v1.0/users/{box.credentials['sender']}/sendMail",
-                            json=test_message(box.credentials["recipient"]))
+    response = session.post(
+        f"{GRAPH}/v1.0/users/{box.credentials['sender']}/sendMail", json=test_message(box.credentials["recipient"])
+    )
     assert error_of(response) == (401, "InvalidAuthenticationToken", "Access token is empty.")
     assert response.headers["WWW-Authenticate"].startswith('Bearer realm="", authorization_uri=')
 
 
-@pytest.mark.parametrize("bad,message", [
-    ("not-a-jwt", "CompactToken parsing failed with error code: 80049217"),
-    ("eyJhbGciOiJIUzI1NiJ9.eyJhdWQiOiJ4In0.c2ln", "CompactToken validation failed with reason code: 80049228."),
-])
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        ("not-a-jwt", "CompactToken parsing failed with error code: 80049217"),
+        ("eyJhbGciOiJIUzI1NiJ9.eyJhdWQiOiJ4In0.c2ln", "CompactToken validation failed with reason code: 80049228."),
+    ],
+)
 def test_garbage_tokens(box, session, bad, message):
     assert error_of(send_mail(session, box, bad)) == (401, "InvalidAuthenticationToken", message)
 
@@ -75,19 +80,27 @@ def test_token_of_another_cloud_is_the_wrong_audience(box, session, token):
 def test_expired_token(box, session):
     old = mint_access_token(box.tenant, box.tenant.app, "https://graph.microsoft.com", now=time.time() - 7200)
     assert error_of(send_mail(session, box, old)) == (
-        401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
+        401,
+        "InvalidAuthenticationToken",
+        "Access token has expired or is not yet valid.",
+    )
 
 
 def test_me_is_delegated_only(box, session, token):
-    response = session.post(f"{GRAPH}/v1.0/me/sendMail", headers={"Authorization": f"Bearer {token}"},
-                            json=test_message(box.credentials["recipient"]))
+    response = session.post(
+        f"{GRAPH}/v1.0/me/sendMail",
+        headers={"Authorization": f"Bearer {token}"},
+        json=test_message(box.credentials["recipient"]),
+    )
     assert error_of(response) == (400, "BadRequest", "/me request is only valid with delegated authentication flow.")
 
 
 def test_content_type_must_be_json(box, session, token):
-    response = session.post(f"{GRAPH}/v1.0/users/{box.credentials['sender']}/sendMail",
-                            headers={"Authorization": f"Bearer {token}", "Content-Type": "text/html"},
-                            data=json.dumps(test_message(box.credentials["recipient"])))
+    response = session.post(
+        f"{GRAPH}/v1.0/users/{box.credentials['sender']}/sendMail",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/html"},
+        data=json.dumps(test_message(box.credentials["recipient"])),
+    )
     assert error_of(response)[:2] == (415, "RequestBodyRead")
 
 
@@ -104,18 +117,25 @@ def test_message_wrapper_is_required(box, session, token):
 
 
 def test_invalid_json(box, session, token):
-    response = session.post(f"{GRAPH}/v1.0/users/{box.credentials['sender']}/sendMail",
-                            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-                            data="{not json")
+    response = session.post(
+        f"{GRAPH}/v1.0/users/{box.credentials['sender']}/sendMail",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        data="{not json",
+    )
     assert error_of(response)[:2] == (400, "BadRequest")
 
 
-@pytest.mark.parametrize("recipients,expected", [
-    ([{"emailAddress": {"address": "a@x.example; b@y.example"}}],
-     'At least one recipient isn\'t valid., Recipient "a@x.example; b@y.example" isn\'t resolved. '
-     "All recipients must be resolved before a message can be submitted."),
-    ([], "At least one recipient is not valid., A message can't be sent because it contains no recipients."),
-])
+@pytest.mark.parametrize(
+    "recipients,expected",
+    [
+        (
+            [{"emailAddress": {"address": "a@x.example; b@y.example"}}],
+            "At least one recipient isn't valid., Recipient \"a@x.example; b@y.example\" isn't resolved. "
+            "All recipients must be resolved before a message can be submitted.",
+        ),
+        ([], "At least one recipient is not valid., A message can't be sent because it contains no recipients."),
+    ],
+)
 def test_invalid_recipients(box, session, token, recipients, expected):
     payload = test_message(box.credentials["recipient"])
     payload["message"]["toRecipients"] = recipients
@@ -165,11 +185,16 @@ def test_base64_mime_message_is_accepted(box, session, token):
     mime["To"] = "Adele <adele.vance@contoso.example>"
     mime["Subject"] = "MIME hello"
     mime.set_content("Plain body")
-    response = session.post(f"{GRAPH}/v1.0/users/{box.credentials['sender']}/sendMail",
-                            headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"},
-                            data=base64.b64encode(mime.as_bytes()))
+    response = session.post(
+        f"{GRAPH}/v1.0/users/{box.credentials['sender']}/sendMail",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"},
+        data=base64.b64encode(mime.as_bytes()),
+    )
     assert response.status_code == 202, response.text
     assert box.outbox[0]["to"] == ["adele.vance@contoso.example"] and box.outbox[0]["subject"] == "MIME hello"
-    bad = session.post(f"{GRAPH}/v1.0/users/{box.credentials['sender']}/sendMail",
-                       headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"}, data="not base64!")
+    bad = session.post(
+        f"{GRAPH}/v1.0/users/{box.credentials['sender']}/sendMail",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"},
+        data="not base64!",
+    )
     assert error_of(bad) == (400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content.")

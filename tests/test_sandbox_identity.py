@@ -9,11 +9,16 @@ import uuid
 
 import jwt
 import pytest
+from sandbox_helpers import (
+    LOGIN,
+    make_certificate,
+    mounted_session,
+    post_token,
+    token_form,
+    token_url,
+)
 
 from o365check.sandbox import Sandbox
-from sandbox_helpers import (
-    LOGIN, make_certificate, mounted_session, post_token, token_form, token_url,
-)
 
 
 @pytest.fixture
@@ -32,12 +37,20 @@ def aadsts(response) -> int:
 
 def test_error_json_has_microsofts_exact_shape(box, session):
     correlation = str(uuid.uuid4())
-    response = session.post(token_url(box), data=token_form(box, client_secret="nope"),
-                            headers={"client-request-id": correlation})
+    response = session.post(
+        token_url(box), data=token_form(box, client_secret="nope"), headers={"client-request-id": correlation}
+    )
     body = response.json()
     assert response.status_code == 401
-    assert list(body) == ["error", "error_description", "error_codes", "timestamp", "trace_id",
-                          "correlation_id", "error_uri"]
+    assert list(body) == [
+        "error",
+        "error_description",
+        "error_codes",
+        "timestamp",
+        "trace_id",
+        "correlation_id",
+        "error_uri",
+    ]
     assert body["correlation_id"] == correlation
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ", body["timestamp"])
     assert body["error_description"] == (
@@ -62,8 +75,7 @@ def test_success_body_and_claims(box, session):
     assert header["alg"] == "RS256" and header["kid"] == header["x5t"]
     keys = session.get(f"{LOGIN}/{box.tenant.tenant_id}/discovery/v2.0/keys").json()["keys"]
     public_key = jwt.PyJWK(keys[0]).key
-    claims = jwt.decode(body["access_token"], public_key, algorithms=["RS256"],
-                        audience="https://graph.microsoft.com")
+    claims = jwt.decode(body["access_token"], public_key, algorithms=["RS256"], audience="https://graph.microsoft.com")
     tid, app = box.tenant.tenant_id, box.tenant.app
     assert claims["iss"] == f"https://sts.windows.net/{tid}/" and claims["tid"] == tid
     assert claims["appid"] == app.client_id and claims["appidacr"] == "1"
@@ -85,7 +97,9 @@ def test_body_must_be_form_encoded(box, session, how):
     else:
         response = session.post(token_url(box), params=token_form(box))
     assert response.status_code == 400 and aadsts(response) == 900144
-    assert "The request body must contain the following parameter: 'grant_type'." in response.json()["error_description"]
+    assert (
+        "The request body must contain the following parameter: 'grant_type'." in response.json()["error_description"]
+    )
 
 
 @pytest.mark.parametrize("missing", ["client_id", "scope"])
@@ -109,8 +123,14 @@ def test_scope_without_default(box, session):
     )
 
 
-@pytest.mark.parametrize("scope", ["https://graph.microsoft.us/.default", "graph.microsoft.com/.default",
-                                   "https://https://graph.microsoft.com//.default"])
+@pytest.mark.parametrize(
+    "scope",
+    [
+        "https://graph.microsoft.us/.default",
+        "graph.microsoft.com/.default",
+        "https://https://graph.microsoft.com//.default",
+    ],
+)
 def test_scope_of_another_resource(box, session, scope):
     response = post_token(session, box, scope=scope)
     assert response.status_code == 400 and aadsts(response) == 500011
@@ -126,9 +146,17 @@ def test_resource_parameter_is_refused_on_v2(box, session):
     assert aadsts(response) == 901002
 
 
-@pytest.mark.parametrize("tenant,code", [("common", 9001023), ("consumers", 9001023),
-                                         ("organizations", 50059), ("{{tenantid}}", 900023),
-                                         ("contoso", 900023), ("fabrikam.onmicrosoft.us", 90002)])
+@pytest.mark.parametrize(
+    "tenant,code",
+    [
+        ("common", 9001023),
+        ("consumers", 9001023),
+        ("organizations", 50059),
+        ("{{tenantid}}", 900023),
+        ("contoso", 900023),
+        ("fabrikam.onmicrosoft.us", 90002),
+    ],
+)
 def test_tenant_segment(box, session, tenant, code):
     response = session.post(token_url(box, tenant), data=token_form(box))
     assert response.status_code == 400 and aadsts(response) == code
@@ -141,7 +169,9 @@ def test_unsupported_grant_type(box, session):
 
 def test_http_basic_client_authentication(box, session):
     form = token_form(box, client_secret=None, client_id=None)
-    good = session.post(token_url(box), data=form, auth=(box.credentials["client_id"], box.credentials["client_secret"]))
+    good = session.post(
+        token_url(box), data=form, auth=(box.credentials["client_id"], box.credentials["client_secret"])
+    )
     assert good.status_code == 200
     bad = session.post(token_url(box), data=form, auth=(box.credentials["client_id"], "wrong"))
     assert aadsts(bad) == 7000215
@@ -163,6 +193,7 @@ def test_get_on_token_endpoint_is_refused(box, session):
 
 # --- discovery ---------------------------------------------------------------------------
 
+
 def test_tenant_discovery_document(box, session):
     tid = box.tenant.tenant_id
     doc = session.get(f"{LOGIN}/contoso.example/v2.0/.well-known/openid-configuration").json()
@@ -176,7 +207,9 @@ def test_tenant_discovery_document(box, session):
 def test_unknown_tenant_discovery_is_invalid_tenant(box, session):
     response = session.get(f"{LOGIN}/{uuid.uuid4()}/v2.0/.well-known/openid-configuration")
     assert response.status_code == 400 and response.json()["error"] == "invalid_tenant"
-    assert "Tenant '" in response.json()["error_description"] and "correct cloud" in response.json()["error_description"]
+    assert (
+        "Tenant '" in response.json()["error_description"] and "correct cloud" in response.json()["error_description"]
+    )
 
 
 def test_tenant_of_another_cloud_is_found_only_on_its_host(box, session):
@@ -209,13 +242,15 @@ def test_national_cloud_tokens_use_that_clouds_graph(box, session):
     box.tenant.cloud = "china"
     base = "https://login.partner.microsoftonline.cn"
     assert aadsts(post_token(session, box)) == 90002  # no longer on the global host
-    response = session.post(token_url(box, base=base),
-                            data=token_form(box, scope="https://microsoftgraph.chinacloudapi.cn/.default"))
+    response = session.post(
+        token_url(box, base=base), data=token_form(box, scope="https://microsoftgraph.chinacloudapi.cn/.default")
+    )
     claims = jwt.decode(response.json()["access_token"], options={"verify_signature": False})
     assert claims["aud"] == "https://microsoftgraph.chinacloudapi.cn"
 
 
 # --- certificate assertions, built by hand --------------------------------------------------
+
 
 def assertion(box, key_pem, cert_pem, *, alg="PS256", now=None, lifetime=600, pad=True, key=None):
     from cryptography import x509
@@ -226,16 +261,28 @@ def assertion(box, key_pem, cert_pem, *, alg="PS256", now=None, lifetime=600, pa
     thumb = base64.urlsafe_b64encode(digest).decode()
     thumb = thumb if pad else thumb.rstrip("=")
     now = time.time() if now is None else now
-    claims = {"aud": token_url(box), "iss": box.tenant.app.client_id, "sub": box.tenant.app.client_id,
-              "jti": str(uuid.uuid4()), "iat": now, "exp": now + lifetime}  # floats, as MSAL sends
+    claims = {
+        "aud": token_url(box),
+        "iss": box.tenant.app.client_id,
+        "sub": box.tenant.app.client_id,
+        "jti": str(uuid.uuid4()),
+        "iat": now,
+        "exp": now + lifetime,
+    }  # floats, as MSAL sends
     header = {"x5t#S256": thumb} if alg == "PS256" else {"x5t": thumb}
     return jwt.encode(claims, key or key_pem, algorithm=alg, headers=header)
 
 
 def post_assertion(session, box, value):
-    return session.post(token_url(box), data=token_form(
-        box, client_secret=None, client_assertion=value,
-        client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer"))
+    return session.post(
+        token_url(box),
+        data=token_form(
+            box,
+            client_secret=None,
+            client_assertion=value,
+            client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ),
+    )
 
 
 @pytest.mark.parametrize("alg,pad", [("PS256", True), ("RS256", False)])
@@ -274,6 +321,7 @@ def test_unregistered_certificate_names_its_thumbprint(box, session):
 
 
 # --- legacy v1 endpoint ---------------------------------------------------------------------
+
 
 def test_v1_endpoint_takes_resource_and_answers_with_strings(box, session):
     url = f"{LOGIN}/{box.tenant.tenant_id}/oauth2/token"

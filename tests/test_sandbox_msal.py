@@ -10,9 +10,9 @@ import pytest
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from sandbox_helpers import GRAPH_SCOPE, LOGIN, make_certificate, mounted_session, send_mail
 
 from o365check.sandbox import SCENARIOS, Sandbox
-from sandbox_helpers import GRAPH_SCOPE, LOGIN, make_certificate, mounted_session, send_mail
 
 TOKEN_SCENARIOS = [s.name for s in SCENARIOS.values() if s.error_endpoint == "token"]
 
@@ -99,8 +99,9 @@ def test_msal_over_loopback_https():
         session = requests.Session()
         session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify (reference §2.3)
         session.verify = server.ca_path
-        app = msal_app(box, session, authority=f"{server.base_url}/{box.credentials['tenant_id']}",
-                       instance_discovery=False)
+        app = msal_app(
+            box, session, authority=f"{server.base_url}/{box.credentials['tenant_id']}", instance_discovery=False
+        )
         result = app.acquire_token_for_client(scopes=[GRAPH_SCOPE])
         assert "access_token" in result, result
         sent = send_mail(session, box, result["access_token"], base=server.base_url)
@@ -123,6 +124,11 @@ def test_msal_over_loopback_https_error_and_certificate():
         failed = msal_app(box, session, authority=authority, instance_discovery=False)
         result = failed.acquire_token_for_client(scopes=[GRAPH_SCOPE])
         assert result["error"] == "invalid_client" and result["error_codes"] == [7000215]
-        with_cert = msal_app(box, session, {"private_key": key_pem, "public_certificate": cert_pem},
-                             authority=authority, instance_discovery=False)
+        with_cert = msal_app(
+            box,
+            session,
+            {"private_key": key_pem, "public_certificate": cert_pem},
+            authority=authority,
+            instance_discovery=False,
+        )
         assert "access_token" in with_cert.acquire_token_for_client(scopes=[GRAPH_SCOPE])

@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import jwt
 import pytest
+from sandbox_helpers import LOGIN, fetch_token, mounted_session, post_token, send_mail
 
 from o365check.sandbox import SCENARIOS, Sandbox
-from sandbox_helpers import LOGIN, fetch_token, mounted_session, post_token, send_mail
 
 STEPS = ("settings", "discovery", "token", "claims", "send")
 
 
 def test_scenarios_are_ordered_and_complete():
     assert list(SCENARIOS) == [
-        "ok", "tenant-not-found", "app-not-found", "secret-id-not-value", "wrong-secret",
-        "secret-expired", "app-disabled", "conditional-access-blocked", "no-admin-consent",
-        "wrong-permission", "sender-not-found", "mailbox-unlicensed", "shared-mailbox",
-        "access-policy-denied", "throttled",
+        "ok",
+        "tenant-not-found",
+        "app-not-found",
+        "secret-id-not-value",
+        "wrong-secret",
+        "secret-expired",
+        "app-disabled",
+        "conditional-access-blocked",
+        "no-admin-consent",
+        "wrong-permission",
+        "sender-not-found",
+        "mailbox-unlicensed",
+        "shared-mailbox",
+        "access-policy-denied",
+        "throttled",
     ]
     for scenario in SCENARIOS.values():
         assert scenario.failing_step in (None, *STEPS)

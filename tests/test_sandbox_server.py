@@ -11,10 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from sandbox_helpers import send_mail, token_form
 
 import o365check.sandbox
 from o365check.sandbox import Faults, Sandbox
-from sandbox_helpers import send_mail, token_form
 
 loopback = pytest.mark.block_network(allowed_hosts=["127.0.0.1"])
 
@@ -43,10 +43,14 @@ def test_plain_http_server_serves_identity_and_graph_on_one_port():
 def test_forwarded_host_over_the_server():
     box = Sandbox("ok")
     with box.serve() as server:
-        doc = plain_session().get(
-            f"{server.base_url}/{box.credentials['tenant_id']}/v2.0/.well-known/openid-configuration",
-            headers={"X-Forwarded-Host": "login.microsoftonline.com", "X-Forwarded-Proto": "https"},
-        ).json()
+        doc = (
+            plain_session()
+            .get(
+                f"{server.base_url}/{box.credentials['tenant_id']}/v2.0/.well-known/openid-configuration",
+                headers={"X-Forwarded-Host": "login.microsoftonline.com", "X-Forwarded-Proto": "https"},
+            )
+            .json()
+        )
     assert doc["token_endpoint"].startswith("https://login.microsoftonline.com/")
 
 
@@ -54,13 +58,18 @@ def test_forwarded_host_over_the_server():
 def test_concurrent_clients_all_get_through():
     box = Sandbox("ok")
     with box.serve() as server:
+
         def one_round(index: int) -> int:
             session = plain_session()
             token = session.post(
                 f"{server.base_url}/{box.credentials['tenant_id']}/oauth2/v2.0/token", data=token_form(box)
             ).json()["access_token"]
-            payload = {"message": {"subject": f"#{index}", "toRecipients": [
-                {"emailAddress": {"address": box.credentials["recipient"]}}]}}
+            payload = {
+                "message": {
+                    "subject": f"#{index}",
+                    "toRecipients": [{"emailAddress": {"address": box.credentials["recipient"]}}],
+                }
+            }
             return send_mail(session, box, token, payload, base=server.base_url).status_code
 
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -74,8 +83,9 @@ def test_ambiguous_reset_over_the_server():
     box = Sandbox("ok", faults=Faults(ambiguous_send="reset", seed=1))
     with box.serve() as server:
         session = plain_session()
-        token = session.post(f"{server.base_url}/{box.credentials['tenant_id']}/oauth2/v2.0/token",
-                             data=token_form(box)).json()["access_token"]
+        token = session.post(
+            f"{server.base_url}/{box.credentials['tenant_id']}/oauth2/v2.0/token", data=token_form(box)
+        ).json()["access_token"]
         with pytest.raises(requests.ConnectionError):
             send_mail(session, box, token, base=server.base_url, timeout=5)
     assert len(box.outbox) == 1
@@ -86,8 +96,9 @@ def test_ambiguous_timeout_over_the_server():
     box = Sandbox("ok", faults=Faults(ambiguous_send="timeout", ambiguous_delay=1.0, seed=1))
     with box.serve() as server:
         session = plain_session()
-        token = session.post(f"{server.base_url}/{box.credentials['tenant_id']}/oauth2/v2.0/token",
-                             data=token_form(box)).json()["access_token"]
+        token = session.post(
+            f"{server.base_url}/{box.credentials['tenant_id']}/oauth2/v2.0/token", data=token_form(box)
+        ).json()["access_token"]
         with pytest.raises(requests.ReadTimeout):
             send_mail(session, box, token, base=server.base_url, timeout=0.3)
     assert len(box.outbox) == 1
@@ -114,8 +125,9 @@ def test_tls_server_certificate_covers_microsoft_hosts(tmp_path):
                 super().init_poolmanager(*args, **kwargs)
 
         session.mount("https://graph.microsoft.com/", PinnedAdapter())
-        token = session.post(f"{server.base_url}/{box.credentials['tenant_id']}/oauth2/v2.0/token",
-                             data=token_form(box)).json()["access_token"]
+        token = session.post(
+            f"{server.base_url}/{box.credentials['tenant_id']}/oauth2/v2.0/token", data=token_form(box)
+        ).json()["access_token"]
         assert send_mail(session, box, token).status_code == 202
     assert not pathlib.Path(ca_path).exists()  # removed on stop
 
@@ -126,10 +138,22 @@ def test_postman_environment_for_a_loopback_server(tmp_path):
     document = json.loads(path.read_text())
     assert document["_postman_variable_scope"] == "environment"
     values = {v["key"]: v for v in document["values"]}
-    assert list(values) == ["login_base", "graph_base", "tenant_id", "client_id", "client_secret", "sender", "recipient"]
+    assert list(values) == [
+        "login_base",
+        "graph_base",
+        "tenant_id",
+        "client_id",
+        "client_secret",
+        "sender",
+        "recipient",
+    ]
     assert values["login_base"]["value"] == values["graph_base"]["value"] == "https://127.0.0.1:8443"
-    assert values["client_secret"] == {"key": "client_secret", "value": box.credentials["client_secret"],
-                                       "type": "secret", "enabled": True}
+    assert values["client_secret"] == {
+        "key": "client_secret",
+        "value": box.credentials["client_secret"],
+        "type": "secret",
+        "enabled": True,
+    }
     assert all(v["enabled"] and v["type"] == "default" for k, v in values.items() if k != "client_secret")
 
 
@@ -159,9 +183,11 @@ def test_sandbox_imports_nothing_from_the_client_side():
 
 def test_import_makes_no_keys_and_loads_no_crypto():
     # Measured after `import o365check`, so only what the sandbox itself loads counts.
-    code = ("import sys, o365check; before = set(sys.modules); import o365check.sandbox as s; "
-            "new = set(sys.modules) - before; "
-            "print(sorted(m for m in new if m.split('.')[0] in ('cryptography', 'jwt', 'trustme', 'msal'))); "
-            "print(s.tokens._key)")
+    code = (
+        "import sys, o365check; before = set(sys.modules); import o365check.sandbox as s; "
+        "new = set(sys.modules) - before; "
+        "print(sorted(m for m in new if m.split('.')[0] in ('cryptography', 'jwt', 'trustme', 'msal'))); "
+        "print(s.tokens._key)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split("\n")[:2] == ["[]", "None"]

@@ -13,8 +13,12 @@ CANARY = "CANARY-s3cr3t~Value.42"
 
 
 def good(**changes):
-    values = {"AZURE_TENANT_ID": TENANT, "AZURE_CLIENT_ID": CLIENT, "AZURE_CLIENT_SECRET": CANARY,
-              "O365CHECK_SENDER": "notifications@contoso.example"}
+    values = {
+        "AZURE_TENANT_ID": TENANT,
+        "AZURE_CLIENT_ID": CLIENT,
+        "AZURE_CLIENT_SECRET": CANARY,
+        "O365CHECK_SENDER": "notifications@contoso.example",
+    }
     values.update(changes)
     return Settings.from_env({k: v for k, v in values.items() if v is not None})
 
@@ -37,7 +41,9 @@ def test_good_settings_have_no_problems():
 
 def test_environment_wins_over_env_file(tmp_path):
     env_file = tmp_path / ".env"
-    env_file.write_text(f"AZURE_TENANT_ID=contoso.onmicrosoft.com\nAZURE_CLIENT_ID={CLIENT}\nO365CHECK_SENDER=a@contoso.example\n")
+    env_file.write_text(
+        f"AZURE_TENANT_ID=contoso.onmicrosoft.com\nAZURE_CLIENT_ID={CLIENT}\nO365CHECK_SENDER=a@contoso.example\n"
+    )
     settings = Settings.from_env({"AZURE_TENANT_ID": TENANT}, env_file=env_file)
     assert settings.tenant_id == TENANT
     assert settings.client_id == CLIENT
@@ -53,16 +59,27 @@ def test_options_win_over_environment():
 
 def test_postman_environment_honours_enabled_false_and_disabled(tmp_path):
     path = tmp_path / "env.postman_environment.json"
-    path.write_text(json.dumps({"values": [
-        {"key": "tenant_id", "value": TENANT, "enabled": True},
-        {"key": "client_id", "value": "ignored", "enabled": False},
-        {"key": "clientId", "value": CLIENT},
-        {"key": "client_secret", "value": CANARY, "type": "secret"},
-        {"key": "sender", "value": "x@contoso.example", "disabled": True},
-        {"key": "sender_email", "value": "notifications@contoso.example"},
-    ]}), encoding="utf-16")
+    path.write_text(
+        json.dumps(
+            {
+                "values": [
+                    {"key": "tenant_id", "value": TENANT, "enabled": True},
+                    {"key": "client_id", "value": "ignored", "enabled": False},
+                    {"key": "clientId", "value": CLIENT},
+                    {"key": "client_secret", "value": CANARY, "type": "secret"},
+                    {"key": "sender", "value": "x@contoso.example", "disabled": True},
+                    {"key": "sender_email", "value": "notifications@contoso.example"},
+                ]
+            }
+        ),
+        encoding="utf-16",
+    )
     settings = Settings.from_postman_environment(path)
-    assert (settings.tenant_id, settings.client_id, settings.sender) == (TENANT, CLIENT, "notifications@contoso.example")
+    assert (settings.tenant_id, settings.client_id, settings.sender) == (
+        TENANT,
+        CLIENT,
+        "notifications@contoso.example",
+    )
     assert settings.client_secret.reveal() == CANARY
 
 
@@ -79,7 +96,11 @@ def test_unreadable_postman_environment_is_a_settings_error(tmp_path):
     ("changes", "code", "words"),
     [
         ({"AZURE_TENANT_ID": None}, "tenant-missing", "AZURE_TENANT_ID is not set"),
-        ({"AZURE_TENANT_ID": "https://login.microsoftonline.com/" + TENANT + "/oauth2/v2.0/token"}, "tenant-is-url", "probably " + TENANT),
+        (
+            {"AZURE_TENANT_ID": "https://login.microsoftonline.com/" + TENANT + "/oauth2/v2.0/token"},
+            "tenant-is-url",
+            "probably " + TENANT,
+        ),
         ({"AZURE_TENANT_ID": "{{tenantid}}"}, "tenant-is-placeholder", "still a placeholder"),
         ({"AZURE_TENANT_ID": "<your-tenant-id>"}, "tenant-is-placeholder", "still a placeholder"),
         ({"AZURE_TENANT_ID": "common"}, "tenant-not-specific", "AADSTS9001023"),
@@ -91,7 +112,11 @@ def test_unreadable_postman_environment_is_a_settings_error(tmp_path):
         ({"AZURE_CLIENT_ID": "{{client_id}}"}, "client-id-is-placeholder", "placeholder"),
         ({"AZURE_CLIENT_SECRET": None}, "credential-missing", "New client secret"),
         ({"AZURE_CLIENT_SECRET": "{{client_secret}}"}, "secret-is-placeholder", "placeholder"),
-        ({"AZURE_CLIENT_CERTIFICATE_PATH": "/nonexistent/cert.pem", "AZURE_CLIENT_SECRET": None}, "certificate-unreadable", "cannot be read"),
+        (
+            {"AZURE_CLIENT_CERTIFICATE_PATH": "/nonexistent/cert.pem", "AZURE_CLIENT_SECRET": None},
+            "certificate-unreadable",
+            "cannot be read",
+        ),
         ({"O365CHECK_SENDER": None}, "sender-missing", "O365CHECK_SENDER is not set"),
         ({"O365CHECK_SENDER": "notifications"}, "sender-invalid", "not an e-mail address"),
         ({"O365CHECK_SENDER": "a@contoso.example; b@contoso.example"}, "sender-invalid", "one address only"),
@@ -152,20 +177,39 @@ def test_certificate_file_must_hold_a_key_and_a_certificate(tmp_path):
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "t")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
     cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-    plain_key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    locked_key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                   serialization.BestAvailableEncryption(b"pw"))
-    cases = {"good.pem": (plain_key + cert_pem, None, None), "nocert.pem": (plain_key, None, "holds no PEM certificate"),
-             "nokey.pem": (cert_pem, None, "holds no private key"), "locked.pem": (locked_key + cert_pem, None, "no password was given"),
-             "unlocked.pem": (locked_key + cert_pem, "pw", None)}
+    plain_key = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    locked_key = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"pw")
+    )
+    cases = {
+        "good.pem": (plain_key + cert_pem, None, None),
+        "nocert.pem": (plain_key, None, "holds no PEM certificate"),
+        "nokey.pem": (cert_pem, None, "holds no private key"),
+        "locked.pem": (locked_key + cert_pem, None, "no password was given"),
+        "unlocked.pem": (locked_key + cert_pem, "pw", None),
+    }
     for file, (content, password, expected) in cases.items():
         path = tmp_path / file
         path.write_bytes(content)
-        settings = good(AZURE_CLIENT_SECRET=None, AZURE_CLIENT_CERTIFICATE_PATH=str(path), AZURE_CLIENT_CERTIFICATE_PASSWORD=password)
+        settings = good(
+            AZURE_CLIENT_SECRET=None,
+            AZURE_CLIENT_CERTIFICATE_PATH=str(path),
+            AZURE_CLIENT_CERTIFICATE_PASSWORD=password,
+        )
         problems = [p for p in settings.problems() if p.code == "certificate-unreadable"]
         if expected is None:
             assert problems == [], file

@@ -270,7 +270,10 @@ def test_checklist_progress_and_consent_link(walk):
     assert "1 of 7 steps done; next: Copy the Application (client) ID" in seen(checklist.progress)
     walk.set_mode("tenant")
     CredentialsPanel(walk).tenant_id.value = "contoso.onmicrosoft.com"
-    assert "https://login.microsoftonline.com/contoso.onmicrosoft.com/adminconsent?client_id=<application-client-id>" in seen(checklist.consent)
+    assert (
+        "https://login.microsoftonline.com/contoso.onmicrosoft.com/adminconsent?client_id=<application-client-id>"
+        in seen(checklist.consent)
+    )
 
 
 def test_scoping_commands_follow_the_typed_values(walk):
@@ -334,4 +337,6 @@ def test_collection_script_errors_are_shown_not_silent(walk, tmp_path):
     path.write_text(json.dumps(collection))
     runner = CollectionPanel(walk, str(path))
     runner.run_button.click()
-    assert "⚠ warning Get app-only access token: test script failed: Error: boom in the test script" in seen(runner.result)
+    assert "⚠ warning Get app-only access token: test script failed: Error: boom in the test script" in seen(
+        runner.result
+    )

@@ -26,10 +26,32 @@ def main(names: list[str]) -> int:
 
     for name in names or list(SCENARIOS):
         doctor = CASSETTES / f"doctor-{name}.yaml"
-        subprocess.run([sys.executable, "-m", "o365check.cli", "doctor", "--sandbox", name, "--postman", "--json",
-                        "--max-wait", "0", "--record", str(doctor)], cwd=ROOT, stdout=subprocess.DEVNULL, check=False)
-        run_collection_cli(RunOptions(str(COLLECTION.relative_to(ROOT)), sandbox=name, record=str(CASSETTES / f"{name}.yaml"),
-                                      no_color=True), io.StringIO(), io.StringIO())
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "o365check.cli",
+                "doctor",
+                "--sandbox",
+                name,
+                "--postman",
+                "--json",
+                "--max-wait",
+                "0",
+                "--record",
+                str(doctor),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            check=False,
+        )
+        run_collection_cli(
+            RunOptions(
+                str(COLLECTION.relative_to(ROOT)), sandbox=name, record=str(CASSETTES / f"{name}.yaml"), no_color=True
+            ),
+            io.StringIO(),
+            io.StringIO(),
+        )
         print(f"recorded {name}")
     files = sorted(str(p) for p in CASSETTES.glob("*.yaml"))
     return subprocess.run([sys.executable, "-m", "o365check.cli", "cassette", "check", *files], check=False).returncode

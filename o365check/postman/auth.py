@@ -75,7 +75,9 @@ def _param(params: dict[str, Any], *names: str) -> Any:
     return None
 
 
-def read_oauth2_settings(auth: Auth, scopes: VariableScopes, unresolved: set[str] | None = None) -> OAuth2Settings | None:
+def read_oauth2_settings(
+    auth: Auth, scopes: VariableScopes, unresolved: set[str] | None = None
+) -> OAuth2Settings | None:
     """Client-credentials settings when the block asks for that grant, else None.
 
     Both spellings are read: ``grant_type``/``grantType``, ``client_authentication``/``clientAuth``
@@ -114,13 +116,17 @@ class FetchedToken:
     from_cache: bool = False
 
     def __repr__(self) -> str:
-        return f"FetchedToken(token_type={self.token_type!r}, expires_at={self.expires_at}, from_cache={self.from_cache})"
+        return (
+            f"FetchedToken(token_type={self.token_type!r}, expires_at={self.expires_at}, from_cache={self.from_cache})"
+        )
 
 
 class ClientCredentialsTokens:
     """Fetches client-credentials tokens and caches them per (token URL, client id, scope)."""
 
-    def __init__(self, session: requests.Session, *, timeout: float | None = 30.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, session: requests.Session, *, timeout: float | None = 30.0, clock: Callable[[], float] = time.monotonic
+    ):
         self.session, self.timeout, self.clock = session, timeout, clock
         self._cache: dict[tuple[str, str, str], FetchedToken] = {}
 
@@ -157,18 +163,25 @@ class ClientCredentialsTokens:
             body = {}
         if response.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
             if not isinstance(body, dict) or not body:
-                body = {"error": "invalid_response", "error_description": f"token endpoint answered HTTP {response.status_code} without a token"}
+                body = {
+                    "error": "invalid_response",
+                    "error_description": f"token endpoint answered HTTP {response.status_code} without a token",
+                }
             raise TokenError.from_response(body, response.status_code, host)
         try:
             lifetime = float(body.get("expires_in") or 3599)
         except (TypeError, ValueError):
             lifetime = 3599.0
-        token = FetchedToken(str(body["access_token"]), str(body.get("token_type") or "Bearer"), self.clock() + lifetime)
+        token = FetchedToken(
+            str(body["access_token"]), str(body.get("token_type") or "Bearer"), self.clock() + lifetime
+        )
         self._cache[key] = token
         return token
 
 
-def apply_auth(built: BuiltRequest, auth: Auth | None, scopes: VariableScopes, *, access_token: str | None = None) -> list[str]:
+def apply_auth(
+    built: BuiltRequest, auth: Auth | None, scopes: VariableScopes, *, access_token: str | None = None
+) -> list[str]:
     """Sign ``built`` as the auth block says; returns warnings (unsupported types, missing token).
 
     ``access_token`` is a token the runner fetched for an ``oauth2`` client-credentials block; it
@@ -198,7 +211,9 @@ def apply_auth(built: BuiltRequest, auth: Auth | None, scopes: VariableScopes, *
     if auth.type == "oauth2":
         token = access_token or resolve(params.get("accessToken"))
         if not token:
-            return ["oauth2 auth has no stored accessToken and is not a client_credentials grant the runner can fetch; request sent without Authorization"]
+            return [
+                "oauth2 auth has no stored accessToken and is not a client_credentials grant the runner can fetch; request sent without Authorization"
+            ]
         if js_string(params.get("addTokenTo") or "header") == "queryParams":
             built.add_query("access_token", token)
         else:

@@ -108,12 +108,22 @@ def _describe_recording(recorder: Any, options: RunOptions, environment: Variabl
         if value and (variable.secret or is_secret_name(variable.key)):
             recorder.redactor.add(value)
             value = stand_in_secret(value)
-        values.append({"key": variable.key, "value": value, "type": variable.type or "default", "enabled": not variable.disabled})
-    against = (f"the o365check sandbox, scenario {options.sandbox!r} (not a real tenant)" if options.sandbox
-               else "the hosts the collection names")
-    recorder.describe_recording({"target": f"sandbox scenario {options.sandbox!r}" if options.sandbox else "live",
-                                 "recorded_against": against, "collection": Path(options.collection).name,
-                                 "environment": {"name": environment.name if environment else "", "values": values}})
+        values.append(
+            {"key": variable.key, "value": value, "type": variable.type or "default", "enabled": not variable.disabled}
+        )
+    against = (
+        f"the o365check sandbox, scenario {options.sandbox!r} (not a real tenant)"
+        if options.sandbox
+        else "the hosts the collection names"
+    )
+    recorder.describe_recording(
+        {
+            "target": f"sandbox scenario {options.sandbox!r}" if options.sandbox else "live",
+            "recorded_against": against,
+            "collection": Path(options.collection).name,
+            "environment": {"name": environment.name if environment else "", "values": values},
+        }
+    )
 
 
 def _recorded_environment(recorder: Any, given: VariableFile | None) -> VariableFile | None:
@@ -134,6 +144,7 @@ def _recorded_environment(recorder: Any, given: VariableFile | None) -> Variable
 
 def _diagnosis_context(run: CollectionRun) -> DiagnosisContext:
     """The tenant, client and sender the collection uses, to fill the diagnosis' commands and links."""
+
     def value(*names: str) -> str:
         for name in names:
             found, v = run.scopes.lookup(name)
@@ -141,8 +152,11 @@ def _diagnosis_context(run: CollectionRun) -> DiagnosisContext:
                 return str(v)
         return ""
 
-    return DiagnosisContext(tenant=value("tenant_id", "TenantId", "tenant"), client_id=value("client_id", "ClientId"),
-                            sender=value("sender", "UserId"))
+    return DiagnosisContext(
+        tenant=value("tenant_id", "TenantId", "tenant"),
+        client_id=value("client_id", "ClientId"),
+        sender=value("sender", "UserId"),
+    )
 
 
 def _assignments(texts: list[str], option: str) -> dict[str, str]:
@@ -159,8 +173,13 @@ def _export_environment(path: str, run: CollectionRun, reveal: bool) -> None:
     Path(path).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
-def run_collection_cli(options: RunOptions, stdout: TextIO | None = None, stderr: TextIO | None = None, *,
-                       session: requests.Session | None = None) -> int:
+def run_collection_cli(
+    options: RunOptions,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    *,
+    session: requests.Session | None = None,
+) -> int:
     """Run a collection as ``o365check run`` does and return the exit code.
 
     ``session`` replaces the session built from the options (embedding, tests); sandbox routing
@@ -190,16 +209,28 @@ def run_collection_cli(options: RunOptions, stdout: TextIO | None = None, stderr
             for warning in source.warnings if source else []:
                 collection.warnings.append(f"{Path(source.path).name}: {warning}")
         config = RunConfig(
-            environment=environment, globals=globals_, iteration_data=data, iterations=options.iterations,
-            folders=list(options.folders), env_vars=_assignments(options.env_vars, "--env-var"),
-            global_vars=_assignments(options.global_vars, "--global-var"), bail=options.bail,
-            delay_request_ms=options.delay_request, timeout_request_ms=options.timeout_request,
-            timeout_ms=options.timeout, timeout_script_ms=options.timeout_script,
-            allow_secret_to=list(options.allow_secret_to), base_dir=Path.cwd(),
+            environment=environment,
+            globals=globals_,
+            iteration_data=data,
+            iterations=options.iterations,
+            folders=list(options.folders),
+            env_vars=_assignments(options.env_vars, "--env-var"),
+            global_vars=_assignments(options.global_vars, "--global-var"),
+            bail=options.bail,
+            delay_request_ms=options.delay_request,
+            timeout_request_ms=options.timeout_request,
+            timeout_ms=options.timeout,
+            timeout_script_ms=options.timeout_script,
+            allow_secret_to=list(options.allow_secret_to),
+            base_dir=Path.cwd(),
             verify=False if options.insecure else (options.ca_cert or True),
         )
-        session = session or build_session(sandbox=box, verify=config.verify, recorder=recorder,
-                                timeout=options.timeout_request / 1000 if options.timeout_request else None)
+        session = session or build_session(
+            sandbox=box,
+            verify=config.verify,
+            recorder=recorder,
+            timeout=options.timeout_request / 1000 if options.timeout_request else None,
+        )
         run = CollectionRun(collection, config, session=session)
     except O365CheckError as exc:
         err.write(f"error: {exc}\n")
@@ -210,7 +241,9 @@ def run_collection_cli(options: RunOptions, stdout: TextIO | None = None, stderr
         listeners: list[Any] = [summary]
         if "cli" in options.reporters:
             at_terminal = bool(getattr(out, "isatty", lambda: False)())  # colour only on a terminal
-            listeners.append(CliReporter(out, summary, color=at_terminal and not options.no_color, context=_diagnosis_context(run)))
+            listeners.append(
+                CliReporter(out, summary, color=at_terminal and not options.no_color, context=_diagnosis_context(run))
+            )
         if "json" in options.reporters:
             path = options.reporter_json_export or f"newman-run-report-{Path(options.collection).stem}.json"
             stream = stack.enter_context(open(path, "w", encoding="utf-8"))

@@ -11,7 +11,7 @@ import string
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 __all__ = ["DYNAMIC_VARIABLES", "generate_dynamic_value"]
 
@@ -26,7 +26,7 @@ def _letters(n: int, alphabet: str = string.ascii_letters + string.digits) -> st
 
 
 def _iso_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 DYNAMIC_VARIABLES: dict[str, Callable[[], str]] = {
@@ -58,8 +58,10 @@ DYNAMIC_VARIABLES: dict[str, Callable[[], str]] = {
     "$randomCompanyName": lambda: f"{_rng.choice(_LAST)} Ltd",
     "$randomUrl": lambda: f"https://{_rng.choice(_WORDS)}.example.com",
     "$randomDomainName": lambda: f"{_rng.choice(_WORDS)}.example.com",
-    "$randomDateFuture": lambda: datetime.fromtimestamp(time.time() + _rng.randint(86400, 86400 * 365), timezone.utc).isoformat(),
-    "$randomDatePast": lambda: datetime.fromtimestamp(time.time() - _rng.randint(86400, 86400 * 365), timezone.utc).isoformat(),
+    "$randomDateFuture": lambda: datetime.fromtimestamp(
+        time.time() + _rng.randint(86400, 86400 * 365), UTC
+    ).isoformat(),
+    "$randomDatePast": lambda: datetime.fromtimestamp(time.time() - _rng.randint(86400, 86400 * 365), UTC).isoformat(),
 }
 
 

@@ -68,7 +68,15 @@ def _read_json(path: str | Path, text: str | None = None) -> Any:
 
 
 def _text(value: Any) -> str:
-    return "" if value is None else value if isinstance(value, str) else json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+    return (
+        ""
+        if value is None
+        else value
+        if isinstance(value, str)
+        else json.dumps(value)
+        if isinstance(value, (dict, list))
+        else str(value)
+    )
 
 
 def _key_values(raw: Any, where: str, warnings: list[str]) -> list[KeyValue]:
@@ -193,7 +201,9 @@ def _body(raw: Any, where: str, warnings: list[str]) -> Body | None:
         mode=mode,
         raw=_text(raw.get("raw")),
         language=raw_opts.get("language") if isinstance(raw_opts.get("language"), str) else None,
-        fields=_key_values(raw.get(mode), f"{where}.body.{mode}", warnings) if mode in ("urlencoded", "formdata") else [],
+        fields=_key_values(raw.get(mode), f"{where}.body.{mode}", warnings)
+        if mode in ("urlencoded", "formdata")
+        else [],
         file_src=file.get("src") if isinstance(file.get("src"), str) else None,
         file_content=file.get("content") if isinstance(file.get("content"), str) else None,
         graphql=graphql,
@@ -323,7 +333,9 @@ def _load_variable_file(path: str | Path, scope: str) -> VariableFile:
     if isinstance(data, list):  # older Postman globals exports are a bare list of variables
         data = {"values": data}
     if not isinstance(data, dict):
-        raise CollectionLoadError(str(path), f"a {scope} file is a JSON object with `values`, this file holds a {type(data).__name__}")
+        raise CollectionLoadError(
+            str(path), f"a {scope} file is a JSON object with `values`, this file holds a {type(data).__name__}"
+        )
     warnings: list[str] = []
     if "values" not in data:
         warnings.append(f"{scope} file has no `values` list")
@@ -366,12 +378,17 @@ def load_iteration_data(path: str | Path) -> list[dict[str, Any]]:
     flags = _quoted_cells(text)
     if len(flags) != len(rows):  # a shape the scan does not follow: cast nothing rather than guess
         flags = [[True] * len(row) for row in rows]
-    records = [(row, quoted) for row, quoted in zip(rows, flags) if any(cell.strip() for cell in row)]
+    records = [(row, quoted) for row, quoted in zip(rows, flags, strict=False) if any(cell.strip() for cell in row)]
     if not records:
         return []
     header = [cell.strip() for cell in records[0][0]]
-    return [{key: _cast_cell(cell.strip(), was_quoted) for key, cell, was_quoted in zip(header, row, cells_quoted)}
-            for row, cells_quoted in records[1:]]
+    return [
+        {
+            key: _cast_cell(cell.strip(), was_quoted)
+            for key, cell, was_quoted in zip(header, row, cells_quoted, strict=False)
+        }
+        for row, cells_quoted in records[1:]
+    ]
 
 
 _JS_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
@@ -382,7 +399,11 @@ def _cast_cell(cell: str, quoted: bool) -> Any:
     if quoted or not _JS_NUMBER.fullmatch(cell):
         return cell
     number = float(cell)
-    return int(number) if number.is_integer() and "." not in cell and "e" not in cell.lower() and abs(number) < 2**53 else number
+    return (
+        int(number)
+        if number.is_integer() and "." not in cell and "e" not in cell.lower() and abs(number) < 2**53
+        else number
+    )
 
 
 def _quoted_cells(text: str) -> list[list[bool]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 __all__ = [
     "Auth",
@@ -127,7 +127,7 @@ class Folder:
     """An item group: nested items, and auth and scripts its items inherit."""
 
     name: str
-    items: list[Union[Item, "Folder"]] = field(default_factory=list)
+    items: list[Item | Folder] = field(default_factory=list)
     id: str = ""
     auth: Auth | None = None
     events: list[Script] = field(default_factory=list)
@@ -156,7 +156,9 @@ class Collection:
         """
         wanted = set(folders)
 
-        def walk(nodes: list[Item | Folder], parents: tuple[Folder, ...], inside: bool) -> Iterator[tuple[Item, tuple[Folder, ...]]]:
+        def walk(
+            nodes: list[Item | Folder], parents: tuple[Folder, ...], inside: bool
+        ) -> Iterator[tuple[Item, tuple[Folder, ...]]]:
             for node in nodes:
                 selected = inside or not wanted or node.name in wanted or (node.id and node.id in wanted)
                 if isinstance(node, Folder):

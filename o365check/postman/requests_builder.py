@@ -88,9 +88,7 @@ def join_url_template(url: Url) -> str:
         text += "/" + "/".join(url.path)
     query = [q for q in url.query if not q.disabled]
     if query:
-        text += "?" + "&".join(
-            q.key if q.value in (None,) else f"{q.key}={js_string(q.value)}" for q in query
-        )
+        text += "?" + "&".join(q.key if q.value in (None,) else f"{q.key}={js_string(q.value)}" for q in query)
     if url.hash:
         text += f"#{url.hash}"
     return text
@@ -123,7 +121,9 @@ def _read_file(src: str, base_dir: Path, warnings: list[str]) -> bytes | None:
         return None
 
 
-def _build_body(body: Body, scopes: VariableScopes, unresolved: set[str], base_dir: Path, warnings: list[str]) -> tuple[bytes | None, str | None, dict[str, Any] | None]:
+def _build_body(
+    body: Body, scopes: VariableScopes, unresolved: set[str], base_dir: Path, warnings: list[str]
+) -> tuple[bytes | None, str | None, dict[str, Any] | None]:
     """``(bytes, default content type, view)`` for a body."""
     resolve = lambda s: scopes.resolve(js_string(s), unresolved)  # noqa: E731
     if body.disabled:
@@ -149,7 +149,16 @@ def _build_body(body: Body, scopes: VariableScopes, unresolved: set[str], base_d
                     data = _read_file(resolve(src), base_dir, warnings)
                     if data is not None:
                         name = Path(src).name
-                        fields.append((key, (name, data, f.content_type or mimetypes.guess_type(name)[0] or "application/octet-stream")))
+                        fields.append(
+                            (
+                                key,
+                                (
+                                    name,
+                                    data,
+                                    f.content_type or mimetypes.guess_type(name)[0] or "application/octet-stream",
+                                ),
+                            )
+                        )
                         shown.append({"key": key, "type": "file", "src": src})
             else:
                 value = resolve(f.value)
@@ -172,7 +181,11 @@ def _build_body(body: Body, scopes: VariableScopes, unresolved: set[str], base_d
             warnings.append("graphql variables are not valid JSON; sent as an empty object")
             variables = {}
         payload = json.dumps({"query": query, "variables": variables})
-        return payload.encode("utf-8"), "application/json", {"mode": "graphql", "graphql": {"query": query, "variables": variables_text}}
+        return (
+            payload.encode("utf-8"),
+            "application/json",
+            {"mode": "graphql", "graphql": {"query": query, "variables": variables_text}},
+        )
     return None, None, None
 
 
@@ -189,10 +202,14 @@ def build_request(request: Request, scopes: VariableScopes, *, base_dir: Path | 
             warnings.append(f"url.raw {request.url.raw!r} disagrees with the URL components; components used")
     url = scopes.resolve(template, unresolved)
     url = _fill_path_variables(url, request.url.variables, scopes, unresolved)
-    built = BuiltRequest(method=scopes.resolve(request.method, unresolved).upper() or "GET", url=_ensure_scheme(url.strip()))
+    built = BuiltRequest(
+        method=scopes.resolve(request.method, unresolved).upper() or "GET", url=_ensure_scheme(url.strip())
+    )
     for header in request.headers:
         if not header.disabled and header.key:
-            built.headers.append((scopes.resolve(header.key, unresolved), scopes.resolve(js_string(header.value), unresolved)))
+            built.headers.append(
+                (scopes.resolve(header.key, unresolved), scopes.resolve(js_string(header.value), unresolved))
+            )
     if request.body is not None:
         data, content_type, view = _build_body(request.body, scopes, unresolved, base_dir or Path.cwd(), warnings)
         built.body, built.body_view = data, view
@@ -219,7 +236,9 @@ def merge_headers(headers: Sequence[tuple[str, str]]) -> dict[str, str]:
     return merged
 
 
-def apply_script_changes(built: BuiltRequest, changed: dict[str, Any], before: dict[str, Any], scopes: VariableScopes) -> None:
+def apply_script_changes(
+    built: BuiltRequest, changed: dict[str, Any], before: dict[str, Any], scopes: VariableScopes
+) -> None:
     """A pre-request script changed ``pm.request``: take over its URL, method and headers."""
     # compare decoded: an engine may hand back `{{x}}` as `%7B%7Bx%7D%7D` without the script touching it
     if changed.get("url") and unquote(str(changed["url"])) != unquote(str(before.get("url") or "")):

@@ -79,14 +79,16 @@ def _load_script_engine(timeout_ms: int | None, send_request: Callable[[dict], d
         return None, f"the JavaScript engine is not available ({exc})"
     try:
         return ScriptEngine(timeout_ms=timeout_ms, send_request=send_request), ""
-    except Exception as exc:  # noqa: BLE001 - a broken engine must not stop the run, only its scripts
+    except Exception as exc:
         return None, f"the JavaScript engine could not start ({type(exc).__name__}: {exc})"
 
 
 class CollectionRun:
     """One run of a collection. ``events()`` drives it; ``scopes`` hold the live variables."""
 
-    def __init__(self, collection: Collection, config: RunConfig | None = None, *, session: requests.Session | None = None):
+    def __init__(
+        self, collection: Collection, config: RunConfig | None = None, *, session: requests.Session | None = None
+    ):
         self.collection = collection
         self.config = config or RunConfig()
         self.session = session or build_session(verify=self.config.verify)
@@ -125,26 +127,41 @@ class CollectionRun:
         chain = [*self.collection.events, *(s for f in parents for s in f.events), *item.events]
         return [s for s in chain if s.listen == listen]
 
-    def _run_scripts(self, item: Item, parents: Sequence[Folder], listen: str, request: dict[str, Any],
-                     response: dict[str, Any] | None) -> Iterator[ev.Event]:
+    def _run_scripts(
+        self,
+        item: Item,
+        parents: Sequence[Folder],
+        listen: str,
+        request: dict[str, Any],
+        response: dict[str, Any] | None,
+    ) -> Iterator[ev.Event]:
         """Run the item's scripts for ``listen``; yields events; returns the changed request view."""
         scripts = self._scripts_for(item, parents, listen)
         if not scripts:
             return request
         if self._engine is None and not self._engine_reason:
-            self._engine, self._engine_reason = _load_script_engine(self.config.timeout_script_ms, self._send_script_request)
+            self._engine, self._engine_reason = _load_script_engine(
+                self.config.timeout_script_ms, self._send_script_request
+            )
         if self._engine is None:
             yield ev.ScriptNotRun(item.name, listen, self._engine_reason, len(scripts))
             return request
         from .scripts import ScriptContext
 
         for script in scripts:
-            info = {"eventName": listen, "iteration": self._iteration, "iterationCount": self._iterations,
-                    "requestName": item.name, "requestId": item.id}
-            context = ScriptContext(listen=listen, info=info, request=request, response=response, scopes=self.scopes.snapshot())
+            info = {
+                "eventName": listen,
+                "iteration": self._iteration,
+                "iterationCount": self._iterations,
+                "requestName": item.name,
+                "requestId": item.id,
+            }
+            context = ScriptContext(
+                listen=listen, info=info, request=request, response=response, scopes=self.scopes.snapshot()
+            )
             try:
                 outcome = self._engine.run(script.source, context)
-            except Exception as exc:  # noqa: BLE001 - an engine fault is reported like a script error
+            except Exception as exc:
                 yield ev.ScriptFailed(item.name, listen, type(exc).__name__, self.redactor.text(str(exc)))
                 continue
             yield ev.ScriptRan(item.name, listen)
@@ -162,7 +179,9 @@ class CollectionRun:
                     yield ev.TestFailed(item.name, name, self.redactor.text(test.error or "failed"), self._iteration)
             if outcome.error is not None:
                 err = outcome.error
-                yield ev.ScriptFailed(item.name, listen, self.redactor.text(str(err.name)), self.redactor.text(err.message), err.line)
+                yield ev.ScriptFailed(
+                    item.name, listen, self.redactor.text(str(err.name)), self.redactor.text(err.message), err.line
+                )
             if outcome.request:
                 request = outcome.request
             if outcome.next_request_set:
@@ -176,24 +195,45 @@ class CollectionRun:
         url = spec.get("url")
         url = url.get("raw", "") if isinstance(url, dict) else str(url or "")
         headers = spec.get("header") or spec.get("headers") or []
-        pairs = list(headers.items()) if isinstance(headers, dict) else [(h.get("key", ""), h.get("value", "")) for h in headers if isinstance(h, dict) and not h.get("disabled")]
+        pairs = (
+            list(headers.items())
+            if isinstance(headers, dict)
+            else [
+                (h.get("key", ""), h.get("value", "")) for h in headers if isinstance(h, dict) and not h.get("disabled")
+            ]
+        )
         body = spec.get("body")
         data: bytes | None = None
         if isinstance(body, dict) and body.get("mode") == "urlencoded":
             from urllib.parse import urlencode
 
-            data = urlencode([(f.get("key", ""), f.get("value", "")) for f in body.get("urlencoded") or [] if isinstance(f, dict)]).encode()
+            data = urlencode(
+                [(f.get("key", ""), f.get("value", "")) for f in body.get("urlencoded") or [] if isinstance(f, dict)]
+            ).encode()
             pairs.append(("Content-Type", "application/x-www-form-urlencoded"))
         elif isinstance(body, dict) and "raw" in body:
             data = str(body.get("raw") or "").encode()
         elif isinstance(body, str):
             data = body.encode()
-        built = BuiltRequest(method=str(spec.get("method") or "GET").upper(), url=url, headers=[(str(k), str(v)) for k, v in pairs], body=data)
+        built = BuiltRequest(
+            method=str(spec.get("method") or "GET").upper(),
+            url=url,
+            headers=[(str(k), str(v)) for k, v in pairs],
+            body=data,
+        )
         self.router.check_request_allowed(built)
         started = time.perf_counter()
-        response = self.session.request(built.method, built.url, headers=dict(built.headers), data=built.body, timeout=self._request_timeout())
-        return {"code": response.status_code, "status": response.reason or "", "headers": [{"key": k, "value": v} for k, v in response.headers.items()],
-                "body": response.text, "responseTime": round((time.perf_counter() - started) * 1000), "responseSize": len(response.content)}
+        response = self.session.request(
+            built.method, built.url, headers=dict(built.headers), data=built.body, timeout=self._request_timeout()
+        )
+        return {
+            "code": response.status_code,
+            "status": response.reason or "",
+            "headers": [{"key": k, "value": v} for k, v in response.headers.items()],
+            "body": response.text,
+            "responseTime": round((time.perf_counter() - started) * 1000),
+            "responseSize": len(response.content),
+        }
 
     # -- requests --------------------------------------------------------------------------
     def _request_timeout(self) -> float | None:
@@ -212,23 +252,35 @@ class CollectionRun:
             if settings is not None:
                 self.redactor.add(settings.client_secret)
                 self.router.register(settings.secret_variable, settings.client_secret)
-                probe = BuiltRequest("POST", settings.token_url, body=f"client_secret={settings.client_secret}".encode())
+                probe = BuiltRequest(
+                    "POST", settings.token_url, body=f"client_secret={settings.client_secret}".encode()
+                )
                 self.router.check_request_allowed(probe)
                 fetched = self.tokens.fetch_token(settings)
                 self.redactor.add(fetched.access_token)
                 token = fetched.access_token
-                yield ev.TokenFetched(item.name, settings.token_url, settings.client_id, settings.scope,
-                                      fetched.from_cache, max(0, round(fetched.expires_at - self.tokens.clock())))
+                yield ev.TokenFetched(
+                    item.name,
+                    settings.token_url,
+                    settings.client_id,
+                    settings.scope,
+                    fetched.from_cache,
+                    max(0, round(fetched.expires_at - self.tokens.clock())),
+                )
         for warning in apply_auth(built, auth, self.scopes, access_token=token):
             yield ev.WarningIssued(warning, item.name)
         if auth is not None and auth.type == "basic":
-            self.redactor.add_basic(self.scopes.resolve(str(auth.params.get("username") or "")),
-                                    self.scopes.resolve(str(auth.params.get("password") or "")))
+            self.redactor.add_basic(
+                self.scopes.resolve(str(auth.params.get("username") or "")),
+                self.scopes.resolve(str(auth.params.get("password") or "")),
+            )
             self.redactor.add(self.scopes.resolve(str(auth.params.get("password") or "")))
         self._digest = None
         if auth is not None and auth.type == "digest":
-            self._digest = requests.auth.HTTPDigestAuth(self.scopes.resolve(str(auth.params.get("username") or "")),
-                                                        self.scopes.resolve(str(auth.params.get("password") or "")))
+            self._digest = requests.auth.HTTPDigestAuth(
+                self.scopes.resolve(str(auth.params.get("username") or "")),
+                self.scopes.resolve(str(auth.params.get("password") or "")),
+            )
         if built.unresolved:
             yield ev.VariablesUnresolved(item.name, tuple(sorted(built.unresolved)))
         self.router.check_request_allowed(built)
@@ -236,27 +288,61 @@ class CollectionRun:
 
     def _send(self, item: Item, built: BuiltRequest) -> Iterator[ev.Event]:
         """Send; yields RequestSent then ResponseReceived or RequestFailed; returns the script view."""
-        yield ev.RequestSent(item.name, built.method, self.redactor.text(built.url), self._mask_headers(built.headers),
-                             self.redactor.data(built.body_view) if built.body_view else None)
+        yield ev.RequestSent(
+            item.name,
+            built.method,
+            self.redactor.text(built.url),
+            self._mask_headers(built.headers),
+            self.redactor.data(built.body_view) if built.body_view else None,
+        )
         started = time.perf_counter()
         try:
-            response = self.session.request(built.method, built.url, headers=merge_headers(built.headers), data=built.body,
-                                            timeout=self._request_timeout(), auth=self._digest, allow_redirects=True)
-        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema) as exc:
-            error = O365CheckError(f"cannot send to {self.redactor.text(built.url)!r}: not a URL requests can use ({self.redactor.text(str(exc))})")
+            response = self.session.request(
+                built.method,
+                built.url,
+                headers=merge_headers(built.headers),
+                data=built.body,
+                timeout=self._request_timeout(),
+                auth=self._digest,
+                allow_redirects=True,
+            )
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+        ) as exc:
+            error = O365CheckError(
+                f"cannot send to {self.redactor.text(built.url)!r}: not a URL requests can use ({self.redactor.text(str(exc))})"
+            )
             yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), error, "error")
             return None
         except O365CheckError as exc:  # e.g. a replayed cassette with no recorded answer for this request
-            yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), exc,
-                                   "input" if isinstance(exc, UsageError) else "error")
+            yield ev.RequestFailed(
+                item.name,
+                built.method,
+                self.redactor.text(built.url),
+                exc,
+                "input" if isinstance(exc, UsageError) else "error",
+            )
             return None
         except requests.ConnectionError as exc:
-            yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), describe_connection_error(exc, built.url), "connect")
+            yield ev.RequestFailed(
+                item.name,
+                built.method,
+                self.redactor.text(built.url),
+                describe_connection_error(exc, built.url),
+                "connect",
+            )
             return None
         except requests.RequestException as exc:
             error = describe_connection_error(exc, built.url)
-            yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), error,
-                                   "timeout" if isinstance(exc, requests.Timeout) else "error")
+            yield ev.RequestFailed(
+                item.name,
+                built.method,
+                self.redactor.text(built.url),
+                error,
+                "timeout" if isinstance(exc, requests.Timeout) else "error",
+            )
             return None
         except (ValueError, UnicodeError) as exc:  # a URL requests/urllib3 cannot parse (empty port...)
             error = O365CheckError(f"cannot send to {self.redactor.text(built.url)!r}: {self.redactor.text(str(exc))}")
@@ -265,17 +351,34 @@ class CollectionRun:
         elapsed = (time.perf_counter() - started) * 1000
         text = response.content.decode(response.encoding or "utf-8", "replace")
         headers = [(k, v) for k, v in response.headers.items()]
-        yield ev.ResponseReceived(item.name, response.status_code, response.reason or "", self._mask_headers(headers),
-                                  self.redactor.text(text), len(response.content), round(elapsed, 1),
-                                  read_service_error(response.status_code, text, built.url))
-        return {"code": response.status_code, "status": response.reason or "", "headers": [{"key": k, "value": v} for k, v in headers],
-                "body": text, "responseTime": round(elapsed), "responseSize": len(response.content)}
+        yield ev.ResponseReceived(
+            item.name,
+            response.status_code,
+            response.reason or "",
+            self._mask_headers(headers),
+            self.redactor.text(text),
+            len(response.content),
+            round(elapsed, 1),
+            read_service_error(response.status_code, text, built.url),
+        )
+        return {
+            "code": response.status_code,
+            "status": response.reason or "",
+            "headers": [{"key": k, "value": v} for k, v in headers],
+            "body": text,
+            "responseTime": round(elapsed),
+            "responseSize": len(response.content),
+        }
 
     def _run_item(self, item: Item, parents: Sequence[Folder]) -> Iterator[ev.Event]:
         self.scopes.scopes["local"] = {}
         self._skip_request = False
-        template = {"url": join_url_template(item.request.url), "method": item.request.method,
-                    "headers": [{"key": h.key, "value": h.value} for h in item.request.headers if not h.disabled], "body": None}
+        template = {
+            "url": join_url_template(item.request.url),
+            "method": item.request.method,
+            "headers": [{"key": h.key, "value": h.value} for h in item.request.headers if not h.disabled],
+            "body": None,
+        }
         changed = yield from self._run_scripts(item, parents, "prerequest", template, None)
         if self._skip_request:
             return
@@ -301,8 +404,10 @@ class CollectionRun:
         """``_run_item``, with an unexpected fault reported as this item's failure, not a crash."""
         try:
             yield from self._run_item(item, parents)
-        except Exception as exc:  # noqa: BLE001 - one odd item must not end a long run with a traceback
-            error = O365CheckError(f"the runner failed on this item ({type(exc).__name__}: {self.redactor.text(str(exc))})")
+        except Exception as exc:
+            error = O365CheckError(
+                f"the runner failed on this item ({type(exc).__name__}: {self.redactor.text(str(exc))})"
+            )
             yield ev.RequestFailed(item.name, item.request.method, "", error, "error")
 
     # -- the run ---------------------------------------------------------------------------
@@ -353,9 +458,14 @@ class CollectionRun:
         finally:
             if self._engine is not None:
                 self._engine.close()
-        yield ev.RunCompleted(started, time.time(), aborted, reason,
-                              environment=self.redactor.data(self.export_scope("environment")),
-                              globals=self.redactor.data(self.export_scope("globals")))
+        yield ev.RunCompleted(
+            started,
+            time.time(),
+            aborted,
+            reason,
+            environment=self.redactor.data(self.export_scope("environment")),
+            globals=self.redactor.data(self.export_scope("globals")),
+        )
 
     def _next_index(self, plan: list[tuple[Item, tuple[Folder, ...]]], index: int) -> int:
         """The next item: the following one, or the one named by ``pm.execution.setNextRequest``."""
@@ -371,14 +481,22 @@ class CollectionRun:
     def export_scope(self, scope: str) -> dict[str, Any]:
         """A scope as a Postman variable file body: ``{"values": [{key, value, type, enabled}]}``
         (unmasked; callers mask unless the user asked for secrets)."""
-        values = [{"key": k, "value": v, "type": "secret" if k in self.secret_keys else "default", "enabled": True}
-                  for k, v in self.scopes.scopes.get(scope, {}).items()]
+        values = [
+            {"key": k, "value": v, "type": "secret" if k in self.secret_keys else "default", "enabled": True}
+            for k, v in self.scopes.scopes.get(scope, {}).items()
+        ]
         source = self.config.environment if scope == "environment" else self.config.globals
-        return {"id": source.id if source else "", "name": source.name if source else scope,
-                "values": values, "_postman_variable_scope": scope}
+        return {
+            "id": source.id if source else "",
+            "name": source.name if source else scope,
+            "values": values,
+            "_postman_variable_scope": scope,
+        }
 
 
-def iter_run(collection: Collection, config: RunConfig | None = None, *, session: requests.Session | None = None) -> Iterator[ev.Event]:
+def iter_run(
+    collection: Collection, config: RunConfig | None = None, *, session: requests.Session | None = None
+) -> Iterator[ev.Event]:
     """Run ``collection`` and yield its events (see ``events.py``); never prints, never raises for a
     failed test or request."""
     return CollectionRun(collection, config, session=session).events()

@@ -41,9 +41,10 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Callable
+from typing import Any
 
 import quickjs
 
@@ -53,12 +54,34 @@ SCOPE_NAMES = ("globals", "collectionVariables", "environment", "iterationData",
 
 # The script's parameters, in the order pm.js `begin()` returns their values.
 SCRIPT_PARAMETERS = (
-    "pm", "postman", "tests", "console",
-    "responseBody", "responseCode", "responseHeaders", "responseTime", "responseCookies",
-    "request", "globals", "environment", "data", "iteration",
-    "setTimeout", "clearTimeout", "require",
-    "_", "CryptoJS", "tv4", "xml2Json", "cheerio", "moment", "atob", "btoa",
-    "XMLHttpRequest", "fetch", "process",
+    "pm",
+    "postman",
+    "tests",
+    "console",
+    "responseBody",
+    "responseCode",
+    "responseHeaders",
+    "responseTime",
+    "responseCookies",
+    "request",
+    "globals",
+    "environment",
+    "data",
+    "iteration",
+    "setTimeout",
+    "clearTimeout",
+    "require",
+    "_",
+    "CryptoJS",
+    "tv4",
+    "xml2Json",
+    "cheerio",
+    "moment",
+    "atob",
+    "btoa",
+    "XMLHttpRequest",
+    "fetch",
+    "process",
 )
 _JS_FILES = ("expect.js", "pm.js")  # order matters: pm.js builds on expect.js
 # QuickJS names every frame's file "<input>": our library starts at this line so that pm.js can
@@ -160,12 +183,15 @@ class ScriptEngine:
     performs ``pm.sendRequest`` calls; without it they fail with a named error.
     """
 
-    def __init__(self, timeout_ms: int | None = None, send_request: SendRequest | None = None,
-                 memory_mb: int = 128) -> None:
+    def __init__(
+        self, timeout_ms: int | None = None, send_request: SendRequest | None = None, memory_mb: int = 128
+    ) -> None:
         if timeout_ms is not None and timeout_ms <= 0:
             raise ValueError(f"timeout_ms must be a positive number of milliseconds or None, got {timeout_ms!r}")
         if memory_mb < 16:
-            raise ValueError(f"memory_mb must be at least 16 (the scripts' library needs room to start), got {memory_mb!r}")
+            raise ValueError(
+                f"memory_mb must be at least 16 (the scripts' library needs room to start), got {memory_mb!r}"
+            )
         self.timeout_ms = timeout_ms
         self.memory_mb = memory_mb
         self._send_request = send_request
@@ -237,8 +263,13 @@ class ScriptEngine:
 
     def _context_payload(self, context: ScriptContext) -> dict[str, Any]:
         scopes = {name: dict(context.scopes.get(name) or {}) for name in SCOPE_NAMES}
-        return {"listen": context.listen, "info": context.info, "request": context.request,
-                "response": context.response, "scopes": scopes}
+        return {
+            "listen": context.listen,
+            "info": context.info,
+            "request": context.request,
+            "response": context.response,
+            "scopes": scopes,
+        }
 
     def _compile(self, source: str) -> int | ScriptFailure:
         """The slot of ``source``'s function in the context (compiled once per run), or its SyntaxError."""
@@ -246,8 +277,10 @@ class ScriptEngine:
             return self._compiled[source]
         slot = len(self._compiled)
         # The wrapper's head shares line 1 with the script, so JS line numbers are the script's.
-        wrapped = (f"(__o365.compiled = __o365.compiled || [])[{slot}] = async function "
-                   f"({', '.join(SCRIPT_PARAMETERS)}) {{{source}\n}}; undefined")
+        wrapped = (
+            f"(__o365.compiled = __o365.compiled || [])[{slot}] = async function "
+            f"({', '.join(SCRIPT_PARAMETERS)}) {{{source}\n}}; undefined"
+        )
         try:
             self._eval(wrapped, None)
             result: int | ScriptFailure = slot
@@ -281,15 +314,25 @@ class ScriptEngine:
                 error, response = self._perform(queued["request"])
                 if deadline is not None:  # time waiting on the network is not script time
                     deadline += time.monotonic() - started
-                self._eval(f"__o365.deliverResponse({int(queued['id'])}, {json.dumps(error)}, {json.dumps(response)})",
-                           deadline)
-        raise _ScriptStopped(ScriptFailure(
-            "RangeError", f"script scheduled more than {_MAX_CALLBACKS} callbacks (setTimeout or pm.sendRequest loop?)",
-            None))
+                self._eval(
+                    f"__o365.deliverResponse({int(queued['id'])}, {json.dumps(error)}, {json.dumps(response)})",
+                    deadline,
+                )
+        raise _ScriptStopped(
+            ScriptFailure(
+                "RangeError",
+                f"script scheduled more than {_MAX_CALLBACKS} callbacks (setTimeout or pm.sendRequest loop?)",
+                None,
+            )
+        )
 
     def _timeout_failure(self) -> ScriptFailure:
-        return ScriptFailure("TimeoutError", f"script ran longer than the time limit of {self.timeout_ms} ms "
-                             "(raise it with --timeout-script, or look for an endless loop)", None)
+        return ScriptFailure(
+            "TimeoutError",
+            f"script ran longer than the time limit of {self.timeout_ms} ms "
+            "(raise it with --timeout-script, or look for an endless loop)",
+            None,
+        )
 
     def _memory_failure(self) -> ScriptFailure:
         return ScriptFailure("RangeError", f"script used more than the memory limit of {self.memory_mb} MB", None)

@@ -14,7 +14,17 @@ from . import events as ev
 
 __all__ = ["Failure", "RunSummary", "STAT_NAMES"]
 
-STAT_NAMES = ("iterations", "items", "scripts", "prerequests", "requests", "tests", "assertions", "testScripts", "prerequestScripts")
+STAT_NAMES = (
+    "iterations",
+    "items",
+    "scripts",
+    "prerequests",
+    "requests",
+    "tests",
+    "assertions",
+    "testScripts",
+    "prerequestScripts",
+)
 MAX_FAILURE_DETAILS = 1000
 
 
@@ -73,19 +83,29 @@ class RunSummary:
         self.response_max = max(self.response_max, ms)
 
     # failures ---------------------------------------------------------------------------------
-    def _fail(self, kind: str, item: str, title: str, message: str, listen: str = "", code: int = 1,
-              service_error: ServiceError | None = None) -> None:
+    def _fail(
+        self,
+        kind: str,
+        item: str,
+        title: str,
+        message: str,
+        listen: str = "",
+        code: int = 1,
+        service_error: ServiceError | None = None,
+    ) -> None:
         self.failure_count += 1
         self._worst = _worse(self._worst, code)
         if len(self.failures) < MAX_FAILURE_DETAILS:
-            self.failures.append(Failure(self.failure_count, kind, item, self._iteration, title, message, listen, service_error))
+            self.failures.append(
+                Failure(self.failure_count, kind, item, self._iteration, title, message, listen, service_error)
+            )
 
     @property
     def exit_code(self) -> int:
         return self._worst
 
     # the listener -----------------------------------------------------------------------------
-    def handle(self, event: ev.Event) -> None:  # noqa: C901 - one branch per event type
+    def handle(self, event: ev.Event) -> None:
         s = self.stats
         if isinstance(event, ev.RunStarted):
             self.collection, self.started_at = event.collection, event.started_at
@@ -111,7 +131,9 @@ class RunSummary:
             s["scripts"]["failed"] += 1
             s["testScripts" if event.listen == "test" else "prerequestScripts"]["failed"] += 1
             where = f" (line {event.line})" if event.line else ""
-            self._fail("ScriptError", event.item, f"{event.name} in {event.listen} script{where}", event.message, event.listen)
+            self._fail(
+                "ScriptError", event.item, f"{event.name} in {event.listen} script{where}", event.message, event.listen
+            )
         elif isinstance(event, ev.RequestSent):
             s["requests"]["total"] += 1
         elif isinstance(event, ev.ResponseReceived):
@@ -124,7 +146,9 @@ class RunSummary:
             s["requests"]["failed"] += 1
             code = 2 if event.kind in ("secret-routing", "input") else 3 if event.kind == "connect" else 1
             service_error = event.error if isinstance(event.error, ServiceError) else None
-            self._fail("RequestError", event.item, f"{event.kind} error", event.message, code=code, service_error=service_error)
+            self._fail(
+                "RequestError", event.item, f"{event.kind} error", event.message, code=code, service_error=service_error
+            )
         elif isinstance(event, (ev.TestPassed, ev.TestFailed, ev.TestSkipped)):
             s["assertions"]["total"] += 1
             s["tests"]["total"] += 1
@@ -134,8 +158,14 @@ class RunSummary:
             elif isinstance(event, ev.TestFailed):
                 s["assertions"]["failed"] += 1
                 s["tests"]["failed"] += 1
-                self._fail("AssertionError", event.item, event.name, event.message, "test",
-                           service_error=self._last_service_error)
+                self._fail(
+                    "AssertionError",
+                    event.item,
+                    event.name,
+                    event.message,
+                    "test",
+                    service_error=self._last_service_error,
+                )
         elif isinstance(event, ev.RunCompleted):
             self.completed_at = event.completed_at
             if event.aborted:

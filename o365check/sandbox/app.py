@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Request, Response
@@ -105,19 +106,23 @@ class SandboxApp:
         return self._fault_response(request, status, is_graph, cloud, now, retry_after, key)
 
     def _fault_response(
-        self, request: Request, status: int, is_graph: bool, cloud: SandboxCloud, now: float,
-        retry_after: int | None, key: tuple[str, str],
+        self,
+        request: Request,
+        status: int,
+        is_graph: bool,
+        cloud: SandboxCloud,
+        now: float,
+        retry_after: int | None,
+        key: tuple[str, str],
     ) -> Response:
         if retry_after is not None:
             self.injector.remember_throttle(key, now + retry_after)
         extra = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         if is_graph:
             code, message = GRAPH_FAULT_ERRORS[status]
-            return graph_error_response(request, GraphError(status, code, message, retry_after), now,
-                                        cloud.login_host)
+            return graph_error_response(request, GraphError(status, code, message, retry_after), now, cloud.login_host)
         aadsts, error, text = IDENTITY_FAULT_ERRORS[status]
-        return aadsts_error_response(request, TokenError(aadsts, error, text, status), cloud.login_host,
-                                     now, extra)
+        return aadsts_error_response(request, TokenError(aadsts, error, text, status), cloud.login_host, now, extra)
 
     def _control(self, path: str) -> Response:
         if path == "/_sandbox/outbox":

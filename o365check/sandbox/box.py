@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import requests
 
@@ -28,15 +29,15 @@ class Sandbox:
     ``clock`` (seconds since the epoch) lets tests move time for expiry and Retry-After.
     """
 
-    def __init__(self, name: str = "ok", *, faults: Faults | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, name: str = "ok", *, faults: Faults | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
         self.scenario: Scenario = scenario_named(name)
         world = self.scenario.build()
         self.directory: Directory = world.directory
         self.credentials: dict[str, str] = dict(world.credentials)
         self.outbox: list[dict[str, Any]] = []
-        self.app = SandboxApp(self.directory, self.outbox, self.scenario.name, self.tenant.cloud,
-                              faults, clock)
+        self.app = SandboxApp(self.directory, self.outbox, self.scenario.name, self.tenant.cloud, faults, clock)
 
     @property
     def faults(self) -> Faults:
@@ -75,7 +76,9 @@ class Sandbox:
         """A Postman environment for this scenario; ``base_url`` (a loopback server) replaces
         both Microsoft bases, otherwise the real host names are written (in-process routing)."""
         return write_postman_environment(
-            path, name=f"o365check sandbox: {self.scenario.name}",
-            login_base=base_url or self.login_base, graph_base=base_url or self.graph_base,
+            path,
+            name=f"o365check sandbox: {self.scenario.name}",
+            login_base=base_url or self.login_base,
+            graph_base=base_url or self.graph_base,
             credentials=self.credentials,
         )

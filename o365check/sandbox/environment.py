@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Mapping
 
 __all__ = ["write_postman_environment"]
 
@@ -27,18 +27,20 @@ def write_postman_environment(
         {"key": "graph_base", "value": graph_base.rstrip("/"), "type": "default", "enabled": True},
     ]
     for key in ("tenant_id", "client_id", "client_secret", "sender", "recipient"):
-        values.append({
-            "key": key,
-            "value": credentials.get(key, ""),
-            "type": "secret" if key in SECRET_KEYS else "default",
-            "enabled": True,
-        })
+        values.append(
+            {
+                "key": key,
+                "value": credentials.get(key, ""),
+                "type": "secret" if key in SECRET_KEYS else "default",
+                "enabled": True,
+            }
+        )
     document = {
         "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"o365check-sandbox:{name}")),
         "name": name,
         "values": values,
         "_postman_variable_scope": "environment",
-        "_postman_exported_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "_postman_exported_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "_postman_exported_using": "o365check sandbox",
     }
     target = Path(path)

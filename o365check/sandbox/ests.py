@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -16,8 +16,15 @@ from werkzeug.wrappers import Request, Response
 from .hosts import SandboxCloud
 from .model import Directory, Tenant
 
-__all__ = ["TokenError", "aadsts_error_response", "find_tenant", "json_response", "ests_headers",
-           "discovery_headers", "GUID"]
+__all__ = [
+    "TokenError",
+    "aadsts_error_response",
+    "find_tenant",
+    "json_response",
+    "ests_headers",
+    "discovery_headers",
+    "GUID",
+]
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$")
@@ -37,7 +44,7 @@ class TokenError(Exception):
 
 
 def _timestamp(now: float) -> str:
-    return datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+    return datetime.fromtimestamp(now, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _correlation_id(request: Request) -> str:
@@ -77,7 +84,10 @@ def json_response(body: Any, status: int, headers: dict[str, str]) -> Response:
 
 
 def aadsts_error_response(
-    request: Request, error: TokenError, cloud_login_host: str, now: float,
+    request: Request,
+    error: TokenError,
+    cloud_login_host: str,
+    now: float,
     extra_headers: dict[str, str] | None = None,
 ) -> Response:
     """The error JSON of reference §1.3, exactly: description with Trace/Correlation/Timestamp."""
@@ -102,7 +112,8 @@ def aadsts_error_response(
 
 def _tenant_not_found(tenant: str) -> TokenError:
     return TokenError(
-        90002, "invalid_request",
+        90002,
+        "invalid_request",
         f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are "
         "signing into the correct cloud. Check with your subscription administrator, this may "
         "happen if there are no active subscriptions for the tenant.",
@@ -111,7 +122,8 @@ def _tenant_not_found(tenant: str) -> TokenError:
 
 def _malformed_tenant(tenant: str) -> TokenError:
     return TokenError(
-        900023, "invalid_request",
+        900023,
+        "invalid_request",
         f"Specified tenant identifier '{tenant}' is neither a valid DNS name, nor a valid external domain.",
     )
 
@@ -124,7 +136,6 @@ def find_tenant(segment: str, directory: Directory, clouds: list[SandboxCloud]) 
     if tenant is None:
         raise _tenant_not_found(segment)
     return tenant
-
 
 
 def discovery_headers() -> dict[str, str]:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Literal
 
 __all__ = ["Faults", "FaultInjector", "ALLOWED_STATUSES", "GRAPH_FAULT_ERRORS", "IDENTITY_FAULT_ERRORS"]
 
@@ -20,9 +21,12 @@ GRAPH_FAULT_ERRORS: dict[int, tuple[str, str]] = {
     429: ("TooManyRequests", "Please retry again later."),
     500: ("generalException", "An unspecified error has occurred."),
     502: ("UnknownError", "Bad gateway."),
-    503: ("serviceNotAvailable", "The service is temporarily unavailable for maintenance or is "
-          "overloaded. You may repeat the request after a delay, which may be specified in a "
-          "Retry-After header."),
+    503: (
+        "serviceNotAvailable",
+        "The service is temporarily unavailable for maintenance or is "
+        "overloaded. You may repeat the request after a delay, which may be specified in a "
+        "Retry-After header.",
+    ),
     504: ("UnknownError", "The gateway timed out."),
 }
 # AADSTS-shaped bodies: transient/throttling codes from ENTRA-ERR (reference §1.4 row 90055/90024/90033);
@@ -38,8 +42,9 @@ IDENTITY_FAULT_ERRORS: dict[int, tuple[int, str, str]] = {
 
 def _check_rate(name: str, value: float) -> None:
     if not 0.0 <= value <= 1.0:
-        raise ValueError(f"Faults.{name} must be a fraction between 0 and 1, got {value!r}; "
-                         "e.g. 0.5 fails half the requests")
+        raise ValueError(
+            f"Faults.{name} must be a fraction between 0 and 1, got {value!r}; e.g. 0.5 fails half the requests"
+        )
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import json
 import re
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -25,9 +25,18 @@ __all__ = ["GraphError", "answer_graph_request", "graph_error_response", "MAX_RE
 MAX_REQUEST_BYTES = 4 * 1024 * 1024  # "The maximum request length supported is 4MB." (§4.3)
 SEND_MAIL = re.compile(r"^/(v1\.0|beta)/(?:users/([^/]+)|(me))/(?:microsoft\.graph\.)?sendmail/?$", re.I)
 ADDRESS = re.compile(r"^[^@\s;,<>\"]+@[^@\s;,<>\"]+\.[^@\s;,<>\"]+$")
-AGS_DIAGNOSTIC = json.dumps({"ServerInfo": {"DataCenter": "West Europe", "Slice": "E", "Ring": "5",
-                                            "ScaleUnit": "000", "RoleInstance": "SANDBOX"}},
-                            separators=(",", ":"))
+AGS_DIAGNOSTIC = json.dumps(
+    {
+        "ServerInfo": {
+            "DataCenter": "West Europe",
+            "Slice": "E",
+            "Ring": "5",
+            "ScaleUnit": "000",
+            "RoleInstance": "SANDBOX",
+        }
+    },
+    separators=(",", ":"),
+)
 INVALID_TOKEN = "InvalidAuthenticationToken"
 
 
@@ -49,7 +58,7 @@ def _graph_headers(request: Request, request_id: str, now: float) -> dict[str, s
         "request-id": request_id,
         "client-request-id": request.headers.get("client-request-id") or request_id,
         "x-ms-ags-diagnostic": AGS_DIAGNOSTIC,
-        "Date": datetime.fromtimestamp(now, tz=timezone.utc).strftime("%a, %d %b %Y %H:%M:%S GMT"),
+        "Date": datetime.fromtimestamp(now, tz=UTC).strftime("%a, %d %b %Y %H:%M:%S GMT"),
     }
 
 
@@ -64,7 +73,7 @@ def graph_error_response(
             "code": error.code,
             "message": error.message,
             "innerError": {
-                "date": datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+                "date": datetime.fromtimestamp(now, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S"),
                 "request-id": request_id,
                 "client-request-id": headers["client-request-id"],
             },
@@ -77,8 +86,9 @@ def graph_error_response(
             f'Bearer realm="", authorization_uri="https://{login_host}/common/oauth2/authorize", '
             'client_id="00000003-0000-0000-c000-000000000000"'
         )
-    return Response(json.dumps(body, separators=(",", ":")), status=error.status, headers=headers,
-                    content_type="application/json")
+    return Response(
+        json.dumps(body, separators=(",", ":")), status=error.status, headers=headers, content_type="application/json"
+    )
 
 
 def answer_graph_request(
@@ -122,8 +132,11 @@ def _send_mail(request: Request, directory: Directory, cloud: SandboxCloud, now:
         raise GraphError(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
     roles = claims.get("roles") or []
     if not roles:
-        raise GraphError(401, "NoPermissionsInAccessToken",
-                         "The token contains no permissions, or permissions can not be understood.")
+        raise GraphError(
+            401,
+            "NoPermissionsInAccessToken",
+            "The token contains no permissions, or permissions can not be understood.",
+        )
     if request.method != "POST":
         # [unverified] wording; Graph rejects other verbs on an action.
         raise GraphError(405, "BadRequest", f"The HTTP method '{request.method}' is not allowed on sendMail.")
@@ -132,19 +145,24 @@ def _send_mail(request: Request, directory: Directory, cloud: SandboxCloud, now:
     elif request.mimetype == "application/json":
         message, save = _read_payload(request)
     else:
-        raise GraphError(415, "RequestBodyRead",
-                         "A supported MIME type could not be found that matches the content type of the "
-                         "response. None of the supported type(s) 'application/json' matches the content "
-                         f"type '{request.content_type or ''}'.")
+        raise GraphError(
+            415,
+            "RequestBodyRead",
+            "A supported MIME type could not be found that matches the content type of the "
+            "response. None of the supported type(s) 'application/json' matches the content "
+            f"type '{request.content_type or ''}'.",
+        )
     mailbox = tenant.find_mailbox(match.group(2))
     if mailbox is None:
         raise GraphError(404, "ErrorInvalidUser", f"The requested user '{match.group(2)}' is invalid.")
     _check_mailbox(mailbox, roles, claims, tenant.find_app(str(claims.get("appid", ""))))
     recipients = {kind: _read_recipients(message, kind) for kind in ("toRecipients", "ccRecipients", "bccRecipients")}
     if not any(recipients.values()):
-        raise GraphError(400, "ErrorInvalidRecipients",
-                         "At least one recipient is not valid., A message can't be sent because it "
-                         "contains no recipients.")
+        raise GraphError(
+            400,
+            "ErrorInvalidRecipients",
+            "At least one recipient is not valid., A message can't be sent because it contains no recipients.",
+        )
     _check_from(message, mailbox)
     body = message.get("body") or {}
     return {
@@ -156,7 +174,7 @@ def _send_mail(request: Request, directory: Directory, cloud: SandboxCloud, now:
         "body": body.get("content", "") if isinstance(body, dict) else "",
         "content_type": body.get("contentType", "Text") if isinstance(body, dict) else "Text",
         "save_to_sent_items": save,
-        "received_at": datetime.fromtimestamp(now, tz=timezone.utc).isoformat(),
+        "received_at": datetime.fromtimestamp(now, tz=UTC).isoformat(),
         "message": message,
     }
 
@@ -180,10 +198,11 @@ def _read_mime_payload(request: Request) -> dict[str, Any]:
     from email.utils import getaddresses
 
     try:
-        mime = message_from_bytes(base64.b64decode(request.get_data(cache=True), validate=True),
-                                  policy=policy.default)
+        mime = message_from_bytes(base64.b64decode(request.get_data(cache=True), validate=True), policy=policy.default)
     except (binascii.Error, ValueError):
-        raise GraphError(400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content.") from None
+        raise GraphError(
+            400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content."
+        ) from None
 
     def as_recipients(header: str) -> list[dict[str, Any]]:
         return [{"emailAddress": {"address": a}} for _, a in getaddresses(mime.get_all(header, []))]
@@ -191,8 +210,10 @@ def _read_mime_payload(request: Request) -> dict[str, Any]:
     body = mime.get_body(preferencelist=("plain", "html"))
     return {
         "subject": str(mime.get("Subject", "")),
-        "body": {"contentType": "HTML" if body is not None and body.get_content_subtype() == "html" else "Text",
-                 "content": body.get_content() if body is not None else ""},
+        "body": {
+            "contentType": "HTML" if body is not None and body.get_content_subtype() == "html" else "Text",
+            "content": body.get_content() if body is not None else "",
+        },
         "toRecipients": as_recipients("To"),
         "ccRecipients": as_recipients("Cc"),
         "bccRecipients": as_recipients("Bcc"),
@@ -206,19 +227,29 @@ def _read_payload(request: Request) -> tuple[dict[str, Any], bool]:
     try:
         payload = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise GraphError(400, "BadRequest",
-                         "Unable to read JSON request payload. Please ensure Content-Type header is set "
-                         "and payload is of valid JSON format.") from None
+        raise GraphError(
+            400,
+            "BadRequest",
+            "Unable to read JSON request payload. Please ensure Content-Type header is set "
+            "and payload is of valid JSON format.",
+        ) from None
     if not isinstance(payload, dict):
-        raise GraphError(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type "
-                         "header is set and payload is of valid JSON format.")
+        raise GraphError(
+            400,
+            "BadRequest",
+            "Unable to read JSON request payload. Please ensure Content-Type "
+            "header is set and payload is of valid JSON format.",
+        )
     unknown = [k for k in payload if k not in ("message", "saveToSentItems")]
     if unknown:
         # Message fields sent without the `message` wrapper (reference §4.3).
-        raise GraphError(400, "RequestBodyRead",
-                         f"The property '{unknown[0]}' does not exist on type 'microsoft.graph.sendMail'. "
-                         "Make sure to only use property names that are defined by the type or mark the "
-                         "type as open type.")
+        raise GraphError(
+            400,
+            "RequestBodyRead",
+            f"The property '{unknown[0]}' does not exist on type 'microsoft.graph.sendMail'. "
+            "Make sure to only use property names that are defined by the type or mark the "
+            "type as open type.",
+        )
     message = payload.get("message")
     if not isinstance(message, dict):
         raise GraphError(400, "ErrorInvalidParameter", "Missing required parameter 'Message'.")  # [unverified]
@@ -226,45 +257,61 @@ def _read_payload(request: Request) -> tuple[dict[str, Any], bool]:
     if isinstance(save, str) and save.lower() in ("true", "false"):
         save = save.lower() == "true"  # the doc example itself sends the string "false" (§4.1)
     if not isinstance(save, bool):
-        raise GraphError(400, "RequestBodyRead",
-                         f"Cannot convert the literal '{save}' to the expected type 'Edm.Boolean'.")
+        raise GraphError(
+            400, "RequestBodyRead", f"Cannot convert the literal '{save}' to the expected type 'Edm.Boolean'."
+        )
     for name in ("subject",):
         if name in message and not isinstance(message[name], str):
-            raise GraphError(400, "RequestBodyRead",
-                             f"Cannot convert the literal '{message[name]}' to the expected type 'Edm.String'.")
+            raise GraphError(
+                400,
+                "RequestBodyRead",
+                f"Cannot convert the literal '{message[name]}' to the expected type 'Edm.String'.",
+            )
     return message, save
 
 
 def _check_mailbox(mailbox: Mailbox, roles: list[str], claims: dict[str, Any], app: AppRegistration | None) -> None:
     if not mailbox.can_use_rest:
-        raise GraphError(404, "MailboxNotEnabledForRESTAPI",
-                         "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
+        raise GraphError(
+            404, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise."
+        )
     if MAIL_SEND not in roles:
         raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
     if app is not None and app.restricted_by_access_policy and not mailbox.in_access_policy_scope:
-        raise GraphError(403, "ErrorAccessDenied",
-                         "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly "
-                         "AccessPolicy settings.")
+        raise GraphError(
+            403,
+            "ErrorAccessDenied",
+            "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings.",
+        )
     if mailbox.throttled:
-        raise GraphError(429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.",
-                         retry_after=mailbox.throttle_retry_after)
+        raise GraphError(
+            429,
+            "ApplicationThrottled",
+            "Application is over its MailboxConcurrency limit.",
+            retry_after=mailbox.throttle_retry_after,
+        )
 
 
 def _read_recipients(message: dict[str, Any], kind: str) -> list[str]:
     entries = message.get(kind) or []
     if not isinstance(entries, list):
-        raise GraphError(400, "RequestBodyRead",
-                         f"Cannot convert the literal '{entries}' to the expected type "
-                         "'Collection(microsoft.graph.recipient)'.")
+        raise GraphError(
+            400,
+            "RequestBodyRead",
+            f"Cannot convert the literal '{entries}' to the expected type 'Collection(microsoft.graph.recipient)'.",
+        )
     addresses = []
     for entry in entries:
         email = entry.get("emailAddress") if isinstance(entry, dict) else None
         address = email.get("address") if isinstance(email, dict) else None
         if not isinstance(address, str) or not ADDRESS.match(address.strip()):
             shown = address if isinstance(address, str) else ""
-            raise GraphError(400, "ErrorInvalidRecipients",
-                             f'At least one recipient isn\'t valid., Recipient "{shown}" isn\'t resolved. '
-                             "All recipients must be resolved before a message can be submitted.")
+            raise GraphError(
+                400,
+                "ErrorInvalidRecipients",
+                f"At least one recipient isn't valid., Recipient \"{shown}\" isn't resolved. "
+                "All recipients must be resolved before a message can be submitted.",
+            )
         addresses.append(address.strip())
     return addresses
 
@@ -274,6 +321,9 @@ def _check_from(message: dict[str, Any], mailbox: Mailbox) -> None:
     sender = message.get("from")
     address = (sender or {}).get("emailAddress", {}).get("address") if isinstance(sender, dict) else None
     if isinstance(address, str) and not mailbox.is_known_as(address):
-        raise GraphError(403, "ErrorSendAsDenied",
-                         "The user account which was used to submit this request does not have the right "
-                         "to send mail on behalf of the specified sending account., Cannot submit message.")
+        raise GraphError(
+            403,
+            "ErrorSendAsDenied",
+            "The user account which was used to submit this request does not have the right "
+            "to send mail on behalf of the specified sending account., Cannot submit message.",
+        )

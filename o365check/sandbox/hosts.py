@@ -42,20 +42,28 @@ CLOUDS: dict[str, SandboxCloud] = {
     c.name: c
     for c in (
         SandboxCloud(
-            "global", "login.microsoftonline.com", "graph.microsoft.com",
+            "global",
+            "login.microsoftonline.com",
+            "graph.microsoft.com",
             ("login.windows.net", "login.microsoft.com", "sts.windows.net"),
         ),
         SandboxCloud(
-            "usgov", "login.microsoftonline.us", "graph.microsoft.us",
+            "usgov",
+            "login.microsoftonline.us",
+            "graph.microsoft.us",
             ("login.usgovcloudapi.net", "login-us.microsoftonline.com"),
         ),
         # GCC High and DoD share the login host; only the Graph host differs (reference §5 table).
         SandboxCloud(
-            "usgov-dod", "login.microsoftonline.us", "dod-graph.microsoft.us",
+            "usgov-dod",
+            "login.microsoftonline.us",
+            "dod-graph.microsoft.us",
             ("login.usgovcloudapi.net", "login-us.microsoftonline.com"),
         ),
         SandboxCloud(
-            "china", "login.partner.microsoftonline.cn", "microsoftgraph.chinacloudapi.cn",
+            "china",
+            "login.partner.microsoftonline.cn",
+            "microsoftgraph.chinacloudapi.cn",
             ("login.chinacloudapi.cn",),
         ),
     )

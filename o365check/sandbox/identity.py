@@ -20,9 +20,7 @@ from .tokens import signing_key
 __all__ = ["answer_identity_request"]
 
 
-def answer_identity_request(
-    request: Request, directory: Directory, clouds: list[SandboxCloud], now: float
-) -> Response:
+def answer_identity_request(request: Request, directory: Directory, clouds: list[SandboxCloud], now: float) -> Response:
     """Dispatch one identity-platform request by path."""
     parts = [p for p in request.path.split("/") if p]
     login_host = clouds[0].login_host
@@ -32,12 +30,12 @@ def answer_identity_request(
         if request.method == "GET" and len(parts) == 4 and parts[1:] == ["v2.0", ".well-known", "openid-configuration"]:
             return _tenant_discovery(request, parts[0], directory, clouds, now)
         if request.method == "GET" and len(parts) in (3, 4) and parts[1] == "discovery" and parts[-1] == "keys":
-            return json_response({"keys": [signing_key().jwk(_issuer(request, parts[0]))]}, 200,
-                                  discovery_headers())
+            return json_response({"keys": [signing_key().jwk(_issuer(request, parts[0]))]}, 200, discovery_headers())
         if len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "token"]:
             if request.method != "POST":
-                raise TokenError(900561, "invalid_request",
-                                 "The endpoint only accepts POST requests. Received a GET request.")
+                raise TokenError(
+                    900561, "invalid_request", "The endpoint only accepts POST requests. Received a GET request."
+                )
             return answer_token_request(request, parts[0], directory, clouds, now)
         if len(parts) == 3 and parts[1:] == ["oauth2", "token"] and request.method == "POST":
             return answer_token_request(request, parts[0], directory, clouds, now, v1=True)
@@ -66,16 +64,26 @@ def _instance_discovery(request: Request) -> Response:
         "tenant_discovery_endpoint": f"{_base(request)}/{tenant}/v2.0/.well-known/openid-configuration",
         "api-version": "1.1",
         "metadata": [
-            {"preferred_network": "login.microsoftonline.com", "preferred_cache": "login.windows.net",
-             "aliases": ["login.microsoftonline.com", "login.windows.net", "login.microsoft.com",
-                         "sts.windows.net"]},
-            {"preferred_network": "login.partner.microsoftonline.cn",
-             "preferred_cache": "login.partner.microsoftonline.cn",
-             "aliases": ["login.partner.microsoftonline.cn", "login.chinacloudapi.cn"]},
-            {"preferred_network": "login.microsoftonline.us", "preferred_cache": "login.microsoftonline.us",
-             "aliases": ["login.microsoftonline.us", "login.usgovcloudapi.net"]},
-            {"preferred_network": "login-us.microsoftonline.com",
-             "preferred_cache": "login-us.microsoftonline.com", "aliases": ["login-us.microsoftonline.com"]},
+            {
+                "preferred_network": "login.microsoftonline.com",
+                "preferred_cache": "login.windows.net",
+                "aliases": ["login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"],
+            },
+            {
+                "preferred_network": "login.partner.microsoftonline.cn",
+                "preferred_cache": "login.partner.microsoftonline.cn",
+                "aliases": ["login.partner.microsoftonline.cn", "login.chinacloudapi.cn"],
+            },
+            {
+                "preferred_network": "login.microsoftonline.us",
+                "preferred_cache": "login.microsoftonline.us",
+                "aliases": ["login.microsoftonline.us", "login.usgovcloudapi.net"],
+            },
+            {
+                "preferred_network": "login-us.microsoftonline.com",
+                "preferred_cache": "login-us.microsoftonline.com",
+                "aliases": ["login-us.microsoftonline.com"],
+            },
         ],
     }
     return json_response(body, 200, discovery_headers())
@@ -116,10 +124,27 @@ def _tenant_discovery(
         "http_logout_supported": True,
         "frontchannel_logout_supported": True,
         "end_session_endpoint": f"{base}/{tenant_path}/oauth2/v2.0/logout",
-        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name",
-                             "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time",
-                             "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash",
-                             "c_hash", "email"],
+        "claims_supported": [
+            "sub",
+            "iss",
+            "cloud_instance_name",
+            "cloud_instance_host_name",
+            "cloud_graph_host_name",
+            "msgraph_host",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "acr",
+            "nonce",
+            "preferred_username",
+            "name",
+            "tid",
+            "ver",
+            "at_hash",
+            "c_hash",
+            "email",
+        ],
         "kerberos_endpoint": f"{base}/{tenant_path}/kerberos",
         "tenant_region_scope": region,
         "cloud_instance_name": cloud.login_host.split("login.", 1)[-1],

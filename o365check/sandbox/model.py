@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Literal
 
@@ -216,10 +216,7 @@ class Directory:
     def find_tenant(self, identifier: str, cloud_names: set[str] | None = None) -> Tenant | None:
         """The tenant with this ID or verified domain, only among ``cloud_names`` if given."""
         return next(
-            (
-                t for t in self.tenants
-                if t.is_known_as(identifier) and (cloud_names is None or t.cloud in cloud_names)
-            ),
+            (t for t in self.tenants if t.is_known_as(identifier) and (cloud_names is None or t.cloud in cloud_names)),
             None,
         )
 
@@ -228,7 +225,7 @@ class Directory:
 
 
 def utc_from_timestamp(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def b64url(data: bytes) -> str:

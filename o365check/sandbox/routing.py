@@ -8,9 +8,10 @@ and ``response.json()`` accept. No socket is opened.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from time import perf_counter
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import requests
 from requests.adapters import BaseAdapter
@@ -33,8 +34,15 @@ class SandboxAdapter(BaseAdapter):
         super().__init__()
         self.app = app
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
-             verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
         started = perf_counter()
         body = request.body
         if body is not None and not isinstance(body, bytes):
@@ -72,8 +80,9 @@ class SandboxAdapter(BaseAdapter):
             )
         return self._build_response(request, status, headers, content, perf_counter() - started)
 
-    def _build_response(self, request: requests.PreparedRequest, status: str, headers: Any,
-                        content: bytes, elapsed: float) -> requests.Response:
+    def _build_response(
+        self, request: requests.PreparedRequest, status: str, headers: Any, content: bytes, elapsed: float
+    ) -> requests.Response:
         response = requests.Response()
         code, _, reason = status.partition(" ")
         response.status_code = int(code)
@@ -81,8 +90,12 @@ class SandboxAdapter(BaseAdapter):
         response.headers = CaseInsensitiveDict(headers.items())
         response.encoding = get_encoding_from_headers(response.headers)
         response.raw = HTTPResponse(
-            body=io.BytesIO(content), headers=dict(headers.items()), status=int(code),
-            reason=reason, preload_content=False, decode_content=False,
+            body=io.BytesIO(content),
+            headers=dict(headers.items()),
+            status=int(code),
+            reason=reason,
+            preload_content=False,
+            decode_content=False,
         )
         response._content = content
         response._content_consumed = True
@@ -107,8 +120,9 @@ def _path_of(url: str) -> str:
     return "/" + host_and_path.split("/", 1)[1] if "/" in host_and_path else "/"
 
 
-def mount_sandbox(session: requests.Session, app: Callable[..., Iterable[bytes]],
-                  hosts: Iterable[str] = MICROSOFT_HOSTS) -> SandboxAdapter:
+def mount_sandbox(
+    session: requests.Session, app: Callable[..., Iterable[bytes]], hosts: Iterable[str] = MICROSOFT_HOSTS
+) -> SandboxAdapter:
     """Route every Microsoft host (https and http) of ``session`` to ``app``, in-process."""
     adapter = SandboxAdapter(app)
     for host in sorted(hosts):

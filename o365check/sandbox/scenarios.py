@@ -8,9 +8,10 @@ code, the HTTP status and which endpoint answers with it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from .model import (
     MAIL_SEND,
@@ -72,7 +73,7 @@ class Scenario:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _healthy_world() -> World:
@@ -172,57 +173,114 @@ def _throttle_sender(tenant: Tenant, typed: dict[str, str]) -> None:
 _ALL = [
     Scenario("ok", "Everything is set up correctly: token with Mail.Send, message accepted (202)."),
     Scenario(
-        "tenant-not-found", "The tenant ID does not exist in this cloud: AADSTS90002 at discovery.",
-        "discovery", "AADSTS90002", "discovery", 400, "invalid_tenant",
+        "tenant-not-found",
+        "The tenant ID does not exist in this cloud: AADSTS90002 at discovery.",
+        "discovery",
+        "AADSTS90002",
+        "discovery",
+        400,
+        "invalid_tenant",
         _changed(_type("tenant_id", MISSING_TENANT_ID)),
     ),
     Scenario(
-        "app-not-found", "The client ID is not an app in this tenant (Object ID pasted?): AADSTS700016.",
-        "token", "AADSTS700016", "token", 400, "unauthorized_client",
+        "app-not-found",
+        "The client ID is not an app in this tenant (Object ID pasted?): AADSTS700016.",
+        "token",
+        "AADSTS700016",
+        "token",
+        400,
+        "unauthorized_client",
         _changed(_type("client_id", MISSING_CLIENT_ID)),
     ),
     Scenario(
-        "secret-id-not-value", "The secret's ID was pasted instead of its value: AADSTS7000215.",
-        "token", "AADSTS7000215", "token", 401, "invalid_client",
+        "secret-id-not-value",
+        "The secret's ID was pasted instead of its value: AADSTS7000215.",
+        "token",
+        "AADSTS7000215",
+        "token",
+        401,
+        "invalid_client",
         _changed(_type("client_secret", SECRET_ID)),
     ),
     Scenario(
-        "wrong-secret", "The client secret is not one of the app's secrets: AADSTS7000215.",
-        "token", "AADSTS7000215", "token", 401, "invalid_client",
+        "wrong-secret",
+        "The client secret is not one of the app's secrets: AADSTS7000215.",
+        "token",
+        "AADSTS7000215",
+        "token",
+        401,
+        "invalid_client",
         _changed(_type("client_secret", WRONG_SECRET_VALUE)),
     ),
     Scenario(
-        "secret-expired", "The client secret has expired: AADSTS7000222.",
-        "token", "AADSTS7000222", "token", 401, "invalid_client", _changed(_expire_secret),
+        "secret-expired",
+        "The client secret has expired: AADSTS7000222.",
+        "token",
+        "AADSTS7000222",
+        "token",
+        401,
+        "invalid_client",
+        _changed(_expire_secret),
     ),
     Scenario(
-        "app-disabled", "The enterprise app (service principal) is disabled: AADSTS7000112.",
-        "token", "AADSTS7000112", "token", 400, "unauthorized_client", _changed(_disable_app),
+        "app-disabled",
+        "The enterprise app (service principal) is disabled: AADSTS7000112.",
+        "token",
+        "AADSTS7000112",
+        "token",
+        400,
+        "unauthorized_client",
+        _changed(_disable_app),
     ),
     Scenario(
         "conditional-access-blocked",
         "A Conditional Access policy for workload identities blocks the app: AADSTS53003.",
-        "token", "AADSTS53003", "token", 400, "access_denied", _changed(_block_by_conditional_access),
+        "token",
+        "AADSTS53003",
+        "token",
+        400,
+        "access_denied",
+        _changed(_block_by_conditional_access),
     ),
     Scenario(
         "no-admin-consent",
         "Mail.Send (application) was never admin-consented: token has no roles, Graph says 401.",
-        "claims", "NoPermissionsInAccessToken", "send", 401, None, _changed(_withhold_consent),
+        "claims",
+        "NoPermissionsInAccessToken",
+        "send",
+        401,
+        None,
+        _changed(_withhold_consent),
     ),
     Scenario(
         "wrong-permission",
         "Mail.Send was added as delegated; the token's roles lack it: Graph 403 ErrorAccessDenied.",
-        "claims", "ErrorAccessDenied", "send", 403, None, _changed(_add_wrong_permission),
+        "claims",
+        "ErrorAccessDenied",
+        "send",
+        403,
+        None,
+        _changed(_add_wrong_permission),
     ),
     Scenario(
-        "sender-not-found", "The sender address is not a user in the tenant: 404 ErrorInvalidUser.",
-        "send", "ErrorInvalidUser", "send", 404, None,
+        "sender-not-found",
+        "The sender address is not a user in the tenant: 404 ErrorInvalidUser.",
+        "send",
+        "ErrorInvalidUser",
+        "send",
+        404,
+        None,
         _changed(_type("sender", "notifcations@contoso.example")),
     ),
     Scenario(
         "mailbox-unlicensed",
         "The sender has no Exchange Online licence: 404 MailboxNotEnabledForRESTAPI.",
-        "send", "MailboxNotEnabledForRESTAPI", "send", 404, None, _changed(_unlicense_sender),
+        "send",
+        "MailboxNotEnabledForRESTAPI",
+        "send",
+        404,
+        None,
+        _changed(_unlicense_sender),
     ),
     Scenario(
         "shared-mailbox",
@@ -232,12 +290,22 @@ _ALL = [
     Scenario(
         "access-policy-denied",
         "An application access policy excludes the sender: 403 ErrorAccessDenied [RAOP].",
-        "send", "ErrorAccessDenied", "send", 403, None, _changed(_restrict_by_access_policy),
+        "send",
+        "ErrorAccessDenied",
+        "send",
+        403,
+        None,
+        _changed(_restrict_by_access_policy),
     ),
     Scenario(
         "throttled",
         "The sender mailbox is over its Outlook limit: 429 ApplicationThrottled, Retry-After 30 s.",
-        "send", "ApplicationThrottled", "send", 429, None, _changed(_throttle_sender),
+        "send",
+        "ApplicationThrottled",
+        "send",
+        429,
+        None,
+        _changed(_throttle_sender),
     ),
 ]
 
@@ -249,6 +317,4 @@ def scenario_named(name: str) -> Scenario:
     try:
         return SCENARIOS[name]
     except KeyError:
-        raise ValueError(
-            f"unknown sandbox scenario {name!r}; use one of: {', '.join(SCENARIOS)}"
-        ) from None
+        raise ValueError(f"unknown sandbox scenario {name!r}; use one of: {', '.join(SCENARIOS)}") from None

@@ -10,7 +10,8 @@ import struct
 import tempfile
 import threading
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
@@ -57,20 +58,26 @@ class _LoseAnswers:
 class SandboxServer:
     """A running loopback server. ``base_url``, ``ca_path`` (TLS only), ``stop()``; a context manager."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], *, port: int = 0, tls: bool = False,
-                 ambiguous_delay: float = 5.0) -> None:
+    def __init__(
+        self, app: Callable[..., Iterable[bytes]], *, port: int = 0, tls: bool = False, ambiguous_delay: float = 5.0
+    ) -> None:
         self.ca_path: str | None = None
         ssl_context = None
         if tls:
             ssl_context = self._make_tls_context()
         self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", port, _LoseAnswers(app, ambiguous_delay), threaded=True,
-            request_handler=_QuietHandler, ssl_context=ssl_context,
+            "127.0.0.1",
+            port,
+            _LoseAnswers(app, ambiguous_delay),
+            threaded=True,
+            request_handler=_QuietHandler,
+            ssl_context=ssl_context,
         )
         self.port: int = self._server.server_port
         self.base_url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"sandbox:{self.port}",
-                                        kwargs={"poll_interval": 0.1}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"sandbox:{self.port}", kwargs={"poll_interval": 0.1}, daemon=True
+        )
         self._thread.start()
 
     def _make_tls_context(self) -> Any:
@@ -96,7 +103,7 @@ class SandboxServer:
         if self.ca_path and os.path.exists(self.ca_path):
             os.remove(self.ca_path)
 
-    def __enter__(self) -> "SandboxServer":
+    def __enter__(self) -> SandboxServer:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:

@@ -5,7 +5,7 @@ and with the AADSTS codes of reference §1.1/§1.4.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import unquote_plus
 
 from werkzeug.wrappers import Request, Response
@@ -25,7 +25,7 @@ def _read_form(request: Request) -> dict[str, str]:
     """The form body; anything else (JSON, query string) counts as an empty body (§1.1)."""
     if request.mimetype != "application/x-www-form-urlencoded":
         return {}
-    return {k: v for k, v in request.form.items()}
+    return dict(request.form.items())
 
 
 def _basic_credentials(request: Request) -> tuple[str, str] | None:
@@ -39,14 +39,18 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
 def _require(form: dict[str, str], name: str) -> str:
     value = form.get(name, "")
     if not value:
-        raise TokenError(900144, "invalid_request",
-                         f"The request body must contain the following parameter: '{name}'.")
+        raise TokenError(900144, "invalid_request", f"The request body must contain the following parameter: '{name}'.")
     return value
 
 
 def answer_token_request(
-    request: Request, segment: str, directory: Directory, clouds: list[SandboxCloud], now: float,
-    *, v1: bool = False,
+    request: Request,
+    segment: str,
+    directory: Directory,
+    clouds: list[SandboxCloud],
+    now: float,
+    *,
+    v1: bool = False,
 ) -> Response:
     """The client-credentials grant on ``/oauth2/v2.0/token`` (or, with ``v1``, the legacy
     ``/oauth2/token`` that takes ``resource`` and answers with strings, reference §1.1)."""
@@ -58,16 +62,22 @@ def answer_token_request(
         tenant = find_tenant(segment, directory, clouds)
     grant_type = _require(form, "grant_type")
     if grant_type != "client_credentials":
-        raise TokenError(70003, "unsupported_grant_type",
-                         f"The app requested an unsupported grant type '{grant_type}'.")
+        raise TokenError(
+            70003, "unsupported_grant_type", f"The app requested an unsupported grant type '{grant_type}'."
+        )
     if lowered in ("common", "consumers"):
-        raise TokenError(9001023, "invalid_request",
-                         "The grant type isn't supported over the /common or /consumers endpoints. "
-                         "Please use the /organizations or tenant-specific endpoint.")
+        raise TokenError(
+            9001023,
+            "invalid_request",
+            "The grant type isn't supported over the /common or /consumers endpoints. "
+            "Please use the /organizations or tenant-specific endpoint.",
+        )
     if tenant is None:  # /organizations names no tenant [unverified: 50059 seen for this case]
-        raise TokenError(50059, "invalid_request",
-                         "No tenant-identifying information found in either the request or implied "
-                         "by any provided credentials.")
+        raise TokenError(
+            50059,
+            "invalid_request",
+            "No tenant-identifying information found in either the request or implied by any provided credentials.",
+        )
     client_id = form.get("client_id") or (basic[0] if basic else "")
     if not client_id:
         _require(form, "client_id")
@@ -82,29 +92,43 @@ def answer_token_request(
     app = tenant.find_app(client_id)
     if app is None:
         raise TokenError(
-            700016, "unauthorized_client",
+            700016,
+            "unauthorized_client",
             f"Application with identifier '{client_id}' was not found in the directory "
             f"'{tenant.display_name}'. This can happen if the application has not been installed by "
             "the administrator of the tenant or consented to by any user in the tenant. You may have "
             "sent your authentication request to the wrong tenant.",
         )
     if not app.enabled:
-        raise TokenError(7000112, "unauthorized_client",
-                         f"Application '{app.client_id}'({app.display_name}) is disabled.")
+        raise TokenError(
+            7000112, "unauthorized_client", f"Application '{app.client_id}'({app.display_name}) is disabled."
+        )
     credential_kind = _check_credential(form, basic, app, tenant, now)
     if app.blocked_by_conditional_access:
         # The `error` value for 53003 is not confirmed by a source (reference §1.4).
-        raise TokenError(53003, "access_denied",
-                         "Access has been blocked by Conditional Access policies. The access policy "
-                         "does not allow token issuance.")
+        raise TokenError(
+            53003,
+            "access_denied",
+            "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.",
+        )
     token = mint_access_token(tenant, app, cloud.graph_resource, now=now, credential_kind=credential_kind)
-    body: dict[str, object] = {"token_type": "Bearer", "expires_in": ACCESS_TOKEN_LIFETIME,
-                               "ext_expires_in": ACCESS_TOKEN_LIFETIME, "access_token": token}
+    body: dict[str, object] = {
+        "token_type": "Bearer",
+        "expires_in": ACCESS_TOKEN_LIFETIME,
+        "ext_expires_in": ACCESS_TOKEN_LIFETIME,
+        "access_token": token,
+    }
     if v1:
         # The v1 endpoint answers with strings and adds expires_on/not_before/resource (§1.1, V1-CC).
-        body = {"token_type": "Bearer", "expires_in": str(ACCESS_TOKEN_LIFETIME),
-                "ext_expires_in": str(ACCESS_TOKEN_LIFETIME), "expires_on": str(int(now) + ACCESS_TOKEN_LIFETIME),
-                "not_before": str(int(now)), "resource": form["resource"], "access_token": token}
+        body = {
+            "token_type": "Bearer",
+            "expires_in": str(ACCESS_TOKEN_LIFETIME),
+            "ext_expires_in": str(ACCESS_TOKEN_LIFETIME),
+            "expires_on": str(int(now) + ACCESS_TOKEN_LIFETIME),
+            "not_before": str(int(now)),
+            "resource": form["resource"],
+            "access_token": token,
+        }
     return json_response(body, 200, ests_headers(str(uuid.uuid4())))
 
 
@@ -112,7 +136,8 @@ def _check_scope(scope: str, tenant: Tenant, cloud: SandboxCloud) -> None:
     for item in scope.split():
         if not item.endswith("/.default"):
             raise TokenError(
-                1002012, "invalid_scope",
+                1002012,
+                "invalid_scope",
                 f"The provided value for scope {scope} is not valid. Client credential flows must "
                 "have a scope value with /.default suffixed to the resource identifier (application ID URI).",
             )
@@ -122,7 +147,8 @@ def _check_scope(scope: str, tenant: Tenant, cloud: SandboxCloud) -> None:
 def _check_resource(resource: str, tenant: Tenant, cloud: SandboxCloud) -> None:
     if resource not in (cloud.graph_resource, GRAPH_APP_ID):
         raise TokenError(
-            500011, "invalid_resource",
+            500011,
+            "invalid_resource",
             f"The resource principal named {resource} was not found in the tenant named "
             f"{tenant.display_name}. This can happen if the application has not been installed "
             "by the administrator of the tenant or consented to by any user in the tenant. You "
@@ -137,8 +163,11 @@ def _check_credential(
     assertion = form.get("client_assertion", "")
     secret = form.get("client_secret", "") or (basic[1] if basic else "")
     if app.public_client and (assertion or secret):
-        raise TokenError(700025, "invalid_client",
-                         "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.")
+        raise TokenError(
+            700025,
+            "invalid_client",
+            "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
+        )
     if assertion:
         if _require(form, "client_assertion_type") != JWT_BEARER:
             raise TokenError(50027, "invalid_client", "JWT token is invalid or malformed.")
@@ -148,19 +177,24 @@ def _check_credential(
             raise TokenError(rejected.code, "invalid_client", rejected.description) from None
         return 2
     if not secret:
-        raise TokenError(7000218, "invalid_client",
-                         "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
-    moment = datetime.fromtimestamp(now, tz=timezone.utc)
+        raise TokenError(
+            7000218,
+            "invalid_client",
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        )
+    moment = datetime.fromtimestamp(now, tz=UTC)
     matching = [s for s in app.secrets if s.value == secret]
     if not matching:
         raise TokenError(
-            7000215, "invalid_client",
+            7000215,
+            "invalid_client",
             "Invalid client secret provided. Ensure the secret being sent in the request is the client "
             f"secret value, not the client secret ID, for a secret added to app '{app.client_id}'.",
         )
     if all(s.is_expired(moment) for s in matching):
         raise TokenError(
-            7000222, "invalid_client",
+            7000222,
+            "invalid_client",
             f"The provided client secret keys for app '{app.client_id}' are expired. Visit the Azure "
             "portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using "
             "certificate credentials for added security: https://aka.ms/certCreds.",

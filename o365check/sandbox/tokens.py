@@ -11,7 +11,7 @@ import secrets
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .model import AppRegistration, Tenant, b64url, b64url_decode
@@ -83,7 +83,7 @@ def _generate_signing_key() -> SigningKey:
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "o365check sandbox token signing")])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -163,7 +163,9 @@ def read_sandbox_token(token: str, audience: str, *, now: float) -> dict[str, An
         raise GraphTokenRejected("CompactToken validation failed with reason code: 80049228.")
     try:
         claims = jwt.decode(
-            token, key.private_key.public_key(), algorithms=["RS256"],
+            token,
+            key.private_key.public_key(),
+            algorithms=["RS256"],
             options={"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False},
         )
     except jwt.PyJWTError:
@@ -186,13 +188,11 @@ class AssertionRejected(Exception):
 
 def _format_time(seconds: float) -> str:
     # ESTS prints 7-digit fractional seconds, e.g. 2021-03-11T22:56:32.3345627Z [thread]
-    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    moment = datetime.fromtimestamp(seconds, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}0Z"
 
 
-def check_client_assertion(
-    assertion: str, app: AppRegistration, tenant: Tenant, *, now: float
-) -> None:
+def check_client_assertion(assertion: str, app: AppRegistration, tenant: Tenant, *, now: float) -> None:
     """Check a certificate ``client_assertion`` for ``app`` (reference §1.1, §2.1, §1.4).
 
     Accepts PS256/RS256 with ``x5t#S256`` or ``x5t`` (padded or not) and float ``iat``/``exp``,
@@ -221,7 +221,9 @@ def check_client_assertion(
         )
     try:
         claims = jwt.decode(
-            assertion, certificate.public_key, algorithms=[header["alg"]],
+            assertion,
+            certificate.public_key,
+            algorithms=[header["alg"]],
             options={"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False},
         )
     except jwt.PyJWTError:

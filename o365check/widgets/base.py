@@ -25,10 +25,13 @@ class Panel:
 
 def context_of(settings: Settings) -> DiagnosisContext:
     """The user's values that diagnoses fill into commands and links."""
-    return DiagnosisContext(tenant=settings.tenant_id, client_id=settings.client_id, sender=settings.sender,
-                            cloud=settings.cloud)
+    return DiagnosisContext(
+        tenant=settings.tenant_id, client_id=settings.client_id, sender=settings.sender, cloud=settings.cloud
+    )
 
 
 def failure_html(error: Exception, settings: Settings, redactor: Any) -> str:
     """What went wrong (our error's message) and the diagnosis: the same advice as the CLI."""
-    return render.message("failed", str(error), redactor) + render.diagnosis_html(diagnose(error, context_of(settings)), redactor)
+    return render.message("failed", str(error), redactor) + render.diagnosis_html(
+        diagnose(error, context_of(settings)), redactor
+    )

@@ -61,19 +61,29 @@ def events_html(events: list[ev.Event], settings: Settings, redactor: Any) -> st
             if event.service_error is not None:
                 advice += render.diagnosis_html(diagnose(event.service_error, context_of(settings)), redactor)
         elif isinstance(event, ev.RequestFailed):
-            rows.append({"item": event.item, "request": f"{event.method} {event.url}", "answer": event.message, "tests": ""})  # type: ignore[arg-type]
+            rows.append(
+                {"item": event.item, "request": f"{event.method} {event.url}", "answer": event.message, "tests": ""}
+            )  # type: ignore[arg-type]
         elif isinstance(event, (ev.ScriptFailed, ev.ScriptNotRun, ev.WarningIssued)):
             # Never silent: a script that did not run explains a test count of zero.
-            text = (f"{event.listen} script failed: {event.name}: {event.message}" if isinstance(event, ev.ScriptFailed)
-                    else f"{event.listen} script not run: {event.reason}" if isinstance(event, ev.ScriptNotRun)
-                    else event.message)
+            text = (
+                f"{event.listen} script failed: {event.name}: {event.message}"
+                if isinstance(event, ev.ScriptFailed)
+                else f"{event.listen} script not run: {event.reason}"
+                if isinstance(event, ev.ScriptNotRun)
+                else event.message
+            )
             notes.append(render.message("warning", f"{event.item}: {text}" if event.item else text, redactor))
         elif isinstance(event, (ev.TestPassed, ev.TestFailed)) and current:
             mark = "✔" if isinstance(event, ev.TestPassed) else "✘"
-            current["tests"] += f"{mark} {event.name}" + (f": {event.message}" if isinstance(event, ev.TestFailed) else "") + "\n"
+            current["tests"] += (
+                f"{mark} {event.name}" + (f": {event.message}" if isinstance(event, ev.TestFailed) else "") + "\n"
+            )
     table = render.kv_table(
         [(r["item"], r["request"], r["answer"], r["tests"].strip()) for r in rows],  # type: ignore[index]
-        ("Request", "Sent", "Answer", "Tests"), redactor)
+        ("Request", "Sent", "Answer", "Tests"),
+        redactor,
+    )
     failed = sum(isinstance(e, ev.TestFailed) for e in events)
     passed = sum(isinstance(e, ev.TestPassed) for e in events)
     status = "ok" if failed == 0 and passed else "failed"
@@ -89,12 +99,20 @@ class CollectionPanel(Panel):
         # A fresh folder per panel: recordings never land in the repository by accident.
         default = Path(tempfile.mkdtemp(prefix="o365check-")) / "walkthrough.yaml"
         self.cassette = w.Text(value=str(default), description="Cassette", layout=w.Layout(width="620px"))
-        self.run_button = w.Button(description="Run the collection", button_style="primary", layout=w.Layout(width="auto"))
+        self.run_button = w.Button(
+            description="Run the collection", button_style="primary", layout=w.Layout(width="auto")
+        )
         self.record_button = w.Button(description="Run and record", layout=w.Layout(width="auto"))
         self.replay_button = w.Button(description="Replay the recording", layout=w.Layout(width="auto"))
         self.result = w.HTML()
-        self.widget = w.VBox([self.collection, self.cassette,
-                              w.HBox([self.run_button, self.record_button, self.replay_button]), self.result])
+        self.widget = w.VBox(
+            [
+                self.collection,
+                self.cassette,
+                w.HBox([self.run_button, self.record_button, self.replay_button]),
+                self.result,
+            ]
+        )
         self.run_button.on_click(lambda _b: self.run())
         self.record_button.on_click(lambda _b: self.record())
         self.replay_button.on_click(lambda _b: self.replay())
@@ -108,8 +126,11 @@ class CollectionPanel(Panel):
         except O365CheckError as exc:
             self.result.value = failure_html(exc, self.walkthrough.current_settings(), self.walkthrough.redactor())
             return []
-        what = (f"Replayed {self.walkthrough.cassette} (no network), recorded against {target.label}."
-                if target.mode == "replay" else f"Ran against {target.label}.")
+        what = (
+            f"Replayed {self.walkthrough.cassette} (no network), recorded against {target.label}."
+            if target.mode == "replay"
+            else f"Ran against {target.label}."
+        )
         return self._run(target, what)
 
     def record(self) -> list[ev.Event]:
@@ -130,7 +151,10 @@ class CollectionPanel(Panel):
         """Switch the walkthrough to the cassette and run again: same answers, no network."""
         path = self.cassette.value.strip()
         if not Path(path).is_file():
-            self.result.value = render.message("error", f"Cassette {path!r} does not exist. Fix: click 'Run and record' first, or give the path of a recorded cassette.")
+            self.result.value = render.message(
+                "error",
+                f"Cassette {path!r} does not exist. Fix: click 'Run and record' first, or give the path of a recorded cassette.",
+            )
             return []
         self.walkthrough.set_mode("cassette", cassette=path)
         return self.run()

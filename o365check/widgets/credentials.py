@@ -43,17 +43,33 @@ class CredentialsPanel(Panel):
         self.walkthrough = walkthrough
         style = {"description_width": "120px"}
         layout = w.Layout(width="620px")
-        self.client_id = w.Text(description="Client ID", placeholder=_PLACEHOLDERS["client_id"], style=style, layout=layout)
-        self.tenant_id = w.Text(description="Tenant ID", placeholder=_PLACEHOLDERS["tenant_id"], style=style, layout=layout)
-        self.secret = w.Password(description="Client secret", placeholder=_PLACEHOLDERS["client_secret"],
-                                 continuous_update=False, style=style, layout=layout)
-        self.sender = w.Text(description="Sender e-mail", placeholder=_PLACEHOLDERS["sender"], style=style, layout=layout)
+        self.client_id = w.Text(
+            description="Client ID", placeholder=_PLACEHOLDERS["client_id"], style=style, layout=layout
+        )
+        self.tenant_id = w.Text(
+            description="Tenant ID", placeholder=_PLACEHOLDERS["tenant_id"], style=style, layout=layout
+        )
+        self.secret = w.Password(
+            description="Client secret",
+            placeholder=_PLACEHOLDERS["client_secret"],
+            continuous_update=False,
+            style=style,
+            layout=layout,
+        )
+        self.sender = w.Text(
+            description="Sender e-mail", placeholder=_PLACEHOLDERS["sender"], style=style, layout=layout
+        )
         self.notes = {name: w.HTML() for name in FIELD_LABELS}
         self.summary = w.HTML()
         self.example = w.Button(description="Fill in the sandbox's example values", layout=w.Layout(width="auto"))
         self.forget = w.Button(description="Forget the secret", layout=w.Layout(width="auto"))
         self._secret: Secret | None = None
-        boxes = {"client_id": self.client_id, "tenant_id": self.tenant_id, "client_secret": self.secret, "sender": self.sender}
+        boxes = {
+            "client_id": self.client_id,
+            "tenant_id": self.tenant_id,
+            "client_secret": self.secret,
+            "sender": self.sender,
+        }
         rows: list[w.Widget] = []
         for name, box in boxes.items():
             rows += [box, self.notes[name]]
@@ -94,12 +110,18 @@ class CredentialsPanel(Panel):
         """Type the sandbox scenario's tenant, client ID and sender (the secret box stays empty:
         left empty, the scenario's own secret is used)."""
         if self.walkthrough.mode != "sandbox":
-            self.summary.value = render.message("error", "The example values belong to the sandbox: choose the sandbox mode first.")
+            self.summary.value = render.message(
+                "error", "The example values belong to the sandbox: choose the sandbox mode first."
+            )
             return
         from o365check.sandbox import Sandbox  # the scenario's values, without opening a target
 
         typed = Sandbox(self.walkthrough.scenario).credentials
-        self.client_id.value, self.tenant_id.value, self.sender.value = typed["client_id"], typed["tenant_id"], typed["sender"]
+        self.client_id.value, self.tenant_id.value, self.sender.value = (
+            typed["client_id"],
+            typed["tenant_id"],
+            typed["sender"],
+        )
 
     def forget_secret(self) -> None:
         """Drop the secret (and the token obtained with it)."""
@@ -116,20 +138,30 @@ class CredentialsPanel(Panel):
             mine = [p for p in problems if p.field == label]
             value = getattr(typed, name)
             if not value and sandbox:
-                self.notes[name].value = render.message("info", f"{label}: empty, so the sandbox scenario's value is used.")
+                self.notes[name].value = render.message(
+                    "info", f"{label}: empty, so the sandbox scenario's value is used."
+                )
                 continue
             if mine:
                 errors += sum(p.severity == "error" for p in mine)
                 self.notes[name].value = "".join(
-                    render.message("error" if p.severity == "error" else "warning", f"{label} {p.message}. {p.fix}") for p in mine)
+                    render.message("error" if p.severity == "error" else "warning", f"{label} {p.message}. {p.fix}")
+                    for p in mine
+                )
             elif name == "client_secret":
                 self.notes[name].value = render.message(
-                    "ok", f"{label}: received ({len(value)} characters) and cleared from the box; it is kept only in this kernel.")
+                    "ok",
+                    f"{label}: received ({len(value)} characters) and cleared from the box; it is kept only in this kernel.",
+                )
             else:
                 self.notes[name].value = render.message("ok", f"{label}: looks right.")
         if errors:
-            self.summary.value = render.message("error", f"{errors} value(s) need fixing before a token can be requested.")
+            self.summary.value = render.message(
+                "error", f"{errors} value(s) need fixing before a token can be requested."
+            )
         elif sandbox:
-            self.summary.value = render.message("ok", f"Ready: sandbox scenario {self.walkthrough.scenario!r} fills any empty field.")
+            self.summary.value = render.message(
+                "ok", f"Ready: sandbox scenario {self.walkthrough.scenario!r} fills any empty field."
+            )
         else:
             self.summary.value = render.message("ok", "Ready: all four values look right.")

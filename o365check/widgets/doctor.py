@@ -29,7 +29,9 @@ def check_scenario(name: str, *, max_wait: float = 0.0) -> DoctorReport:
     """The doctor's report for sandbox scenario ``name`` (fresh tenant, the scenario's typed values)."""
     target = open_target(Settings(sandbox=name))
     try:
-        steps = list(run_doctor(target.settings, target.session, sandbox=target.sandbox, max_wait=max_wait, sleep=_no_sleep))
+        steps = list(
+            run_doctor(target.settings, target.session, sandbox=target.sandbox, max_wait=max_wait, sleep=_no_sleep)
+        )
         return build_report(target.settings, steps, target.label)
     finally:
         target.close()
@@ -40,7 +42,9 @@ class DoctorPanel(Panel):
 
     def __init__(self, walkthrough: Walkthrough):
         self.walkthrough = walkthrough
-        self.run_button = w.Button(description="Run the whole check", button_style="primary", layout=w.Layout(width="auto"))
+        self.run_button = w.Button(
+            description="Run the whole check", button_style="primary", layout=w.Layout(width="auto")
+        )
         self.result = w.HTML()
         self.widget = w.VBox([self.run_button, self.result])
         self.run_button.on_click(lambda _b: self.run())
@@ -52,12 +56,18 @@ class DoctorPanel(Panel):
         self.walkthrough.close()  # a fresh target: the check starts from a clean sandbox/cassette
         try:
             target = self.walkthrough.target()
-            steps = list(run_doctor(target.settings, target.session, sandbox=target.sandbox, max_wait=0.0, sleep=_no_sleep))
+            steps = list(
+                run_doctor(target.settings, target.session, sandbox=target.sandbox, max_wait=0.0, sleep=_no_sleep)
+            )
         except O365CheckError as exc:
             self.result.value = failure_html(exc, self.walkthrough.current_settings(), self.walkthrough.redactor())
             return None
         self.report = build_report(target.settings, steps, target.label)
-        verdict = ("ok", "Every step passed.") if self.report.ok else ("failed", f"Step {self.report.failed_step.title!r} failed.")  # type: ignore[union-attr]
+        verdict = (
+            ("ok", "Every step passed.")
+            if self.report.ok
+            else ("failed", f"Step {self.report.failed_step.title!r} failed.")
+        )  # type: ignore[union-attr]
         html = render.message(*verdict) + render.steps_table(steps, self.walkthrough.redactor())
         for advice in self.report.advice:
             html += render.diagnosis_html(advice, self.walkthrough.redactor())
@@ -71,7 +81,9 @@ class ScenarioTour(Panel):
     def __init__(self) -> None:
         self.scenario = w.Dropdown(options=list(SCENARIOS), description="Scenario")
         self.summary = w.HTML()
-        self.check_button = w.Button(description="Check this scenario", button_style="primary", layout=w.Layout(width="auto"))
+        self.check_button = w.Button(
+            description="Check this scenario", button_style="primary", layout=w.Layout(width="auto")
+        )
         self.all_button = w.Button(description="Check every scenario", layout=w.Layout(width="auto"))
         self.result = w.HTML()
         self.widget = w.VBox([w.HBox([self.scenario, self.check_button, self.all_button]), self.summary, self.result])
@@ -110,9 +122,14 @@ def report_html(report: DoctorReport, redactor: Any = None) -> Any:
     """The report as a static ``IPython.display.HTML`` (it survives nbconvert; widgets need a kernel)."""
     from IPython.display import HTML
 
-    verdict = render.message("ok", "Every step passed.") if report.ok else render.message(
-        "failed", f"Exit code {report.exit_code}: step {report.failed_step.title!r} failed.")  # type: ignore[union-attr]
+    verdict = (
+        render.message("ok", "Every step passed.")
+        if report.ok
+        else render.message("failed", f"Exit code {report.exit_code}: step {report.failed_step.title!r} failed.")
+    )  # type: ignore[union-attr]
     settings = render.kv_table(report.settings.items(), ("Setting", "Value"), redactor)
     advice = "".join(render.diagnosis_html(a, redactor) for a in report.advice)
-    return HTML(f"<h3>o365check: {escape(report.target)}</h3>{verdict}{settings}"
-                f"{render.steps_table(report.steps, redactor)}{advice}")
+    return HTML(
+        f"<h3>o365check: {escape(report.target)}</h3>{verdict}{settings}"
+        f"{render.steps_table(report.steps, redactor)}{advice}"
+    )

@@ -22,11 +22,15 @@ class ModeSelector(Panel):
 
     def __init__(self, walkthrough: Walkthrough):
         self.walkthrough = walkthrough
-        self.mode = w.ToggleButtons(options=[(label.split(" (")[0], key) for key, label in MODES.items()],
-                                    value=walkthrough.mode, description="Mode")
+        self.mode = w.ToggleButtons(
+            options=[(label.split(" (")[0], key) for key, label in MODES.items()],
+            value=walkthrough.mode,
+            description="Mode",
+        )
         self.scenario = w.Dropdown(options=list(SCENARIOS), value=walkthrough.scenario, description="Scenario")
-        self.cassette = w.Text(value=walkthrough.cassette, description="Cassette",
-                               placeholder="../collections/cassettes/doctor-ok.yaml")
+        self.cassette = w.Text(
+            value=walkthrough.cassette, description="Cassette", placeholder="../collections/cassettes/doctor-ok.yaml"
+        )
         self.status = w.HTML()
         self.widget = w.VBox([self.mode, self.scenario, self.cassette, self.status])
         self.mode.observe(self._apply, names="value")
@@ -44,17 +48,31 @@ class ModeSelector(Panel):
         self.cassette.layout.display = "" if mode == "cassette" else "none"
         if mode == "sandbox":
             scenario = SCENARIOS[self.walkthrough.scenario]
-            self.status.value = render.message("info", f"Sandbox scenario {scenario.name!r}: {scenario.summary} "
-                                               "Empty credential fields take the scenario's values.")
+            self.status.value = render.message(
+                "info",
+                f"Sandbox scenario {scenario.name!r}: {scenario.summary} "
+                "Empty credential fields take the scenario's values.",
+            )
         elif mode == "tenant":
-            self.status.value = render.message("info", "Live: requests go to your tenant's Microsoft cloud "
-                                               "with the values you type (or AZURE_* environment variables).")
+            self.status.value = render.message(
+                "info",
+                "Live: requests go to your tenant's Microsoft cloud "
+                "with the values you type (or AZURE_* environment variables).",
+            )
         elif not self.walkthrough.cassette:
-            self.status.value = render.message("error", "Cassette: no path given. Fix: type the path of a "
-                                               "cassette, e.g. collections/cassettes/doctor-ok.yaml.")
+            self.status.value = render.message(
+                "error",
+                "Cassette: no path given. Fix: type the path of a cassette, e.g. collections/cassettes/doctor-ok.yaml.",
+            )
         elif not Path(self.walkthrough.cassette).is_file():
-            self.status.value = render.message("error", f"Cassette: {self.walkthrough.cassette!r} does not exist. "
-                                               "Fix: give the path of a recorded cassette (see collections/cassettes/).")
+            self.status.value = render.message(
+                "error",
+                f"Cassette: {self.walkthrough.cassette!r} does not exist. "
+                "Fix: give the path of a recorded cassette (see collections/cassettes/).",
+            )
         else:
-            self.status.value = render.message("info", f"Replaying {self.walkthrough.cassette}: no network; a "
-                                               "request that is not in the cassette fails and says what differed.")
+            self.status.value = render.message(
+                "info",
+                f"Replaying {self.walkthrough.cassette}: no network; a "
+                "request that is not in the cassette fails and says what differed.",
+            )

@@ -48,14 +48,20 @@ def pre(text: str, redactor: Redactor | None = None) -> str:
     return f'<pre style="white-space:pre-wrap">{escape(_mask(text, redactor))}</pre>'
 
 
-def kv_table(rows: Iterable[Sequence[str]], header: Sequence[str] = (), redactor: Redactor | None = None,
-             raw_columns: Sequence[int] = ()) -> str:
+def kv_table(
+    rows: Iterable[Sequence[str]],
+    header: Sequence[str] = (),
+    redactor: Redactor | None = None,
+    raw_columns: Sequence[int] = (),
+) -> str:
     """A small table; columns listed in ``raw_columns`` hold HTML made by this module (badges)."""
     head = "".join(f"<th style='text-align:left'>{escape(h)}</th>" for h in header)
     body = []
     for row in rows:
         cells = [cell if i in raw_columns else escape(_mask(str(cell), redactor)) for i, cell in enumerate(row)]
-        body.append("<tr>" + "".join(f"<td style='text-align:left;vertical-align:top'>{c}</td>" for c in cells) + "</tr>")
+        body.append(
+            "<tr>" + "".join(f"<td style='text-align:left;vertical-align:top'>{c}</td>" for c in cells) + "</tr>"
+        )
     return f"<table>{'<tr>' + head + '</tr>' if head else ''}{''.join(body)}</table>"
 
 

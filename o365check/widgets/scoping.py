@@ -25,8 +25,12 @@ class MailboxScopingPanel(Panel):
         layout = w.Layout(width="620px")
         self.client_id = w.Text(value=settings.client_id, description="Client ID", style=style, layout=layout)
         self.sender = w.Text(value=settings.sender, description="Sender e-mail", style=style, layout=layout)
-        self.group = w.Text(description="Group (optional)", placeholder="mail-enabled security group, e.g. notifiers@contoso.com",
-                            style=style, layout=layout)
+        self.group = w.Text(
+            description="Group (optional)",
+            placeholder="mail-enabled security group, e.g. notifiers@contoso.com",
+            style=style,
+            layout=layout,
+        )
         self.commands = w.HTML()
         self.widget = w.VBox([self.client_id, self.sender, self.group, self.commands])
         for box in (self.client_id, self.sender, self.group):
@@ -35,5 +39,7 @@ class MailboxScopingPanel(Panel):
 
     def show_commands(self, _change: Any = None) -> None:
         """Fill the commands for the values typed; unknown values stay as <placeholders>."""
-        scoping = mailbox_scoping(self.client_id.value.strip(), self.sender.value.strip(), group=self.group.value.strip())
+        scoping = mailbox_scoping(
+            self.client_id.value.strip(), self.sender.value.strip(), group=self.group.value.strip()
+        )
         self.commands.value = render.pre(scoping.as_text())

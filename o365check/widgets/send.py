@@ -26,7 +26,9 @@ def outbox_html(outbox: list[dict[str, Any]]) -> str:
     for message in outbox:
         to = ", ".join(str(a.get("address", a) if isinstance(a, dict) else a) for a in message.get("to", []))
         rows.append((message.get("sender", ""), to, message.get("subject", ""), message.get("received_at", "")))
-    return f"<b>Sandbox outbox</b> ({len(outbox)} message(s))" + render.kv_table(rows, ("From", "To", "Subject", "Accepted at"))
+    return f"<b>Sandbox outbox</b> ({len(outbox)} message(s))" + render.kv_table(
+        rows, ("From", "To", "Subject", "Accepted at")
+    )
 
 
 class SendPanel(Panel):
@@ -34,8 +36,14 @@ class SendPanel(Panel):
 
     def __init__(self, walkthrough: Walkthrough):
         self.walkthrough = walkthrough
-        self.recipient = w.Text(description="Send to", placeholder="empty: the sender itself (or O365CHECK_RECIPIENT)", layout=w.Layout(width="520px"))
-        self.send_button = w.Button(description="Send the test e-mail", button_style="primary", layout=w.Layout(width="auto"))
+        self.recipient = w.Text(
+            description="Send to",
+            placeholder="empty: the sender itself (or O365CHECK_RECIPIENT)",
+            layout=w.Layout(width="520px"),
+        )
+        self.send_button = w.Button(
+            description="Send the test e-mail", button_style="primary", layout=w.Layout(width="auto")
+        )
         self.result = w.HTML()
         self.outbox = w.HTML()
         self.widget = w.VBox([w.HBox([self.recipient, self.send_button]), self.result, self.outbox])
@@ -59,16 +67,20 @@ class SendPanel(Panel):
                 note = "No token yet, so one was requested through MSAL first. "
             # Like the doctor (and its cassettes): O365CHECK_RECIPIENT if set, else the sender itself (the guide).
             to = self.recipient.value.strip() or settings.effective_recipient
-            result = send_mail(target.session, settings, self.walkthrough.token.access_token,
-                               build_test_message(settings.sender, to))
+            result = send_mail(
+                target.session, settings, self.walkthrough.token.access_token, build_test_message(settings.sender, to)
+            )
         except O365CheckError as exc:
             self.result.value = failure_html(exc, self.walkthrough.current_settings(), self.walkthrough.redactor())
             self._show_outbox()
             return None
         self.result.value = render.message(
-            "ok", f"{note}Graph answered {result.status} Accepted: the message from {settings.sender} to {to} was "
+            "ok",
+            f"{note}Graph answered {result.status} Accepted: the message from {settings.sender} to {to} was "
             "accepted for delivery (accepted is not yet delivered). "
-            f"Request ID {result.request_id or '(none)'}, client request ID {result.client_request_id}.", redactor)
+            f"Request ID {result.request_id or '(none)'}, client request ID {result.client_request_id}.",
+            redactor,
+        )
         self._show_outbox()
         return result
 
@@ -77,5 +89,7 @@ class SendPanel(Panel):
         if target is not None and target.sandbox is not None:
             self.outbox.value = outbox_html(target.sandbox.outbox)
         else:
-            self.outbox.value = ("<i>Live or replay: there is no outbox to look into here; check the sender's "
-                                 "Sent Items (the message is saved there) and the recipient's inbox.</i>")
+            self.outbox.value = (
+                "<i>Live or replay: there is no outbox to look into here; check the sender's "
+                "Sent Items (the message is saved there) and the recipient's inbox.</i>"
+            )

@@ -22,23 +22,44 @@ __all__ = ["SETUP_STEPS", "SetupChecklist"]
 
 # (short name, what to do, where / what to watch for)
 SETUP_STEPS: tuple[tuple[str, str, str], ...] = (
-    ("register", "Register the app",
-     "Microsoft Entra admin center > App registrations > New registration; single tenant; no redirect URI needed."),
-    ("ids", "Copy the Application (client) ID and the Directory (tenant) ID",
-     "Both are on the app's Overview page. The Object ID is a different GUID: do not use it."),
-    ("secret", "Create a client secret and copy its Value",
-     "Certificates & secrets > New client secret. Copy the Value column at once (it is shown only once); "
-     "the Secret ID column is not the secret."),
-    ("permission", "Add Mail.Send as an application permission",
-     "API permissions > Add a permission > Microsoft Graph > Application permissions > Mail.Send "
-     "(not Delegated permissions)."),
-    ("consent", "Grant admin consent",
-     "Click 'Grant admin consent for <tenant>' or open the link below as an administrator; the Status column "
-     "must show Granted."),
-    ("scope", "Optional: limit Mail.Send to the sender mailbox",
-     "Without it the app can send as any mailbox in the tenant (see the mailbox-scoping notebook)."),
-    ("test", "Test: token request, then sendMail",
-     "The token and send notebooks do what the guide's Postman test does."),
+    (
+        "register",
+        "Register the app",
+        "Microsoft Entra admin center > App registrations > New registration; single tenant; no redirect URI needed.",
+    ),
+    (
+        "ids",
+        "Copy the Application (client) ID and the Directory (tenant) ID",
+        "Both are on the app's Overview page. The Object ID is a different GUID: do not use it.",
+    ),
+    (
+        "secret",
+        "Create a client secret and copy its Value",
+        "Certificates & secrets > New client secret. Copy the Value column at once (it is shown only once); "
+        "the Secret ID column is not the secret.",
+    ),
+    (
+        "permission",
+        "Add Mail.Send as an application permission",
+        "API permissions > Add a permission > Microsoft Graph > Application permissions > Mail.Send "
+        "(not Delegated permissions).",
+    ),
+    (
+        "consent",
+        "Grant admin consent",
+        "Click 'Grant admin consent for <tenant>' or open the link below as an administrator; the Status column "
+        "must show Granted.",
+    ),
+    (
+        "scope",
+        "Optional: limit Mail.Send to the sender mailbox",
+        "Without it the app can send as any mailbox in the tenant (see the mailbox-scoping notebook).",
+    ),
+    (
+        "test",
+        "Test: token request, then sendMail",
+        "The token and send notebooks do what the guide's Postman test does.",
+    ),
 )
 
 
@@ -47,10 +68,14 @@ class SetupChecklist(Panel):
 
     def __init__(self, walkthrough: Walkthrough):
         self.walkthrough = walkthrough
-        self.boxes = {name: w.Checkbox(description=title, indent=False, layout=w.Layout(width="auto"))
-                      for name, title, _how in SETUP_STEPS}
-        self.hints = {name: w.HTML(f"<div style='margin-left:24px;color:#57606a'>{escape(how)}</div>")
-                      for name, _title, how in SETUP_STEPS}
+        self.boxes = {
+            name: w.Checkbox(description=title, indent=False, layout=w.Layout(width="auto"))
+            for name, title, _how in SETUP_STEPS
+        }
+        self.hints = {
+            name: w.HTML(f"<div style='margin-left:24px;color:#57606a'>{escape(how)}</div>")
+            for name, _title, how in SETUP_STEPS
+        }
         self.progress = w.HTML()
         self.consent = w.HTML()
         rows: list[w.Widget] = []
@@ -72,7 +97,9 @@ class SetupChecklist(Panel):
         if not left:
             self.progress.value = render.message("ok", f"All {len(SETUP_STEPS)} steps done.")
         else:
-            self.progress.value = render.message("info", f"{len(SETUP_STEPS) - len(left)} of {len(SETUP_STEPS)} steps done; next: {left[0]}.")
+            self.progress.value = render.message(
+                "info", f"{len(SETUP_STEPS) - len(left)} of {len(SETUP_STEPS)} steps done; next: {left[0]}."
+            )
 
     def show_consent_link(self) -> None:
         """The admin-consent URL for the tenant and client ID in use (placeholders until typed)."""
@@ -87,5 +114,6 @@ class SetupChecklist(Panel):
         self.consent.value = (
             "<b>Admin consent</b>: an administrator opens this link and accepts "
             f"(it grants every application permission the app lists):<br><a href='{escape(url, quote=True)}' "
-            f"target='_blank' rel='noopener'>{escape(url)}</a>" + render.pre(api_permissions_portal_hint(client_id, settings.cloud))
+            f"target='_blank' rel='noopener'>{escape(url)}</a>"
+            + render.pre(api_permissions_portal_hint(client_id, settings.cloud))
         )

@@ -25,7 +25,15 @@ MODES: dict[str, str] = {
     "tenant": "My tenant (live Microsoft cloud)",
     "cassette": "A recorded cassette (replay, no network)",
 }
-_ENDPOINT_FIELDS = ("tenant_id", "client_id", "client_secret", "certificate_path", "certificate_password", "sender", "recipient")
+_ENDPOINT_FIELDS = (
+    "tenant_id",
+    "client_id",
+    "client_secret",
+    "certificate_path",
+    "certificate_password",
+    "sender",
+    "recipient",
+)
 
 
 class Walkthrough:
@@ -98,9 +106,11 @@ class Walkthrough:
             settings = self.settings()
             if self.mode == "tenant" and not settings.has_credentials:
                 # open_target would quietly fall back to the sandbox: say what is missing instead.
-                raise UsageError("your tenant mode needs the Tenant ID, Client ID and client secret: "
-                                 "type them in the credentials panel or set AZURE_TENANT_ID, AZURE_CLIENT_ID "
-                                 "and AZURE_CLIENT_SECRET before starting JupyterLab")
+                raise UsageError(
+                    "your tenant mode needs the Tenant ID, Client ID and client secret: "
+                    "type them in the credentials panel or set AZURE_TENANT_ID, AZURE_CLIENT_ID "
+                    "and AZURE_CLIENT_SECRET before starting JupyterLab"
+                )
             self._target = open_target(settings)
         return self._target
 

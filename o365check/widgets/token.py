@@ -7,7 +7,7 @@ the panel shows its claims, each with a verdict.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import ipywidgets as w
@@ -43,13 +43,23 @@ class TokenPanel(Panel):
     def __init__(self, walkthrough: Walkthrough):
         self.walkthrough = walkthrough
         self.show_request_button = w.Button(description="Show the Postman request", layout=w.Layout(width="auto"))
-        self.postman_button = w.Button(description="Send it like Postman", button_style="primary", layout=w.Layout(width="auto"))
-        self.msal_button = w.Button(description="Get a token with MSAL", button_style="primary", layout=w.Layout(width="auto"))
+        self.postman_button = w.Button(
+            description="Send it like Postman", button_style="primary", layout=w.Layout(width="auto")
+        )
+        self.msal_button = w.Button(
+            description="Get a token with MSAL", button_style="primary", layout=w.Layout(width="auto")
+        )
         self.request_view = w.HTML()
         self.result = w.HTML()
         self.claims_view = w.HTML()
-        self.widget = w.VBox([w.HBox([self.show_request_button, self.postman_button, self.msal_button]),
-                              self.request_view, self.result, self.claims_view])
+        self.widget = w.VBox(
+            [
+                w.HBox([self.show_request_button, self.postman_button, self.msal_button]),
+                self.request_view,
+                self.result,
+                self.claims_view,
+            ]
+        )
         self.show_request_button.on_click(lambda _b: self.show_postman_request())
         self.postman_button.on_click(lambda _b: self.request_like_postman())
         self.msal_button.on_click(lambda _b: self.request_with_msal())
@@ -67,7 +77,9 @@ class TokenPanel(Panel):
         except O365CheckError as exc:
             self.request_view.value = self._failure(exc)
             return
-        self.request_view.value = "<b>The guide's Postman token request</b>" + render.pre(text, self.walkthrough.redactor())
+        self.request_view.value = "<b>The guide's Postman token request</b>" + render.pre(
+            text, self.walkthrough.redactor()
+        )
 
     def request_like_postman(self) -> AppToken | None:
         """Send the Postman-style request; show the answer and the claims."""
@@ -91,8 +103,10 @@ class TokenPanel(Panel):
             return None
         self.walkthrough.token = token
         self.result.value = render.message(
-            "ok", f"{token.token_type} token received with {how} ({target.label}): expires in {token.expires_in} s. "
-            "The token itself is kept in the kernel, not shown.")
+            "ok",
+            f"{token.token_type} token received with {how} ({target.label}): expires in {token.expires_in} s. "
+            "The token itself is kept in the kernel, not shown.",
+        )
         self.claims_view.value = self.claims_html(token)
         return token
 
@@ -107,12 +121,16 @@ class TokenPanel(Panel):
         try:
             claims = read_unverified_claims(token.access_token.reveal())
         except ValueError as exc:
-            return render.message("failed", str(exc)) + render.diagnosis_html(diagnose("claims-unreadable", context_of(settings)), redactor)
+            return render.message("failed", str(exc)) + render.diagnosis_html(
+                diagnose("claims-unreadable", context_of(settings)), redactor
+            )
         checks = check_claims(claims, settings)
         rows = []
         for check in checks:
             status = "passed" if check.passed else ("warning" if check.severity == "warning" else "failed")
-            rows.append((render.badge(status), check.claim, check.actual, "" if check.passed else f"expected {check.expected}"))
+            rows.append(
+                (render.badge(status), check.claim, check.actual, "" if check.passed else f"expected {check.expected}")
+            )
         html = "<b>Claims (decoded, signature not verified: Graph tokens are for Graph to validate)</b>"
         html += render.kv_table(rows, ("", "Claim", "Value", "Verdict"), redactor, raw_columns=(0,))
         failed = [c for c in checks if not c.passed]
@@ -120,11 +138,15 @@ class TokenPanel(Panel):
             html += render.diagnosis_html(diagnose(failed[0].code, context_of(settings)), redactor)
         others = [(name, _shown(name, value)) for name, value in claims.items() if name not in _CHECKED]
         if others:
-            html += "<details><summary>Other claims</summary>" + render.kv_table(others, ("Claim", "Value"), redactor) + "</details>"
+            html += (
+                "<details><summary>Other claims</summary>"
+                + render.kv_table(others, ("Claim", "Value"), redactor)
+                + "</details>"
+            )
         return html
 
 
 def _shown(name: str, value: Any) -> str:
     if name in _TIME_CLAIMS and isinstance(value, (int, float)):
-        return f"{value} ({datetime.fromtimestamp(value, tz=timezone.utc):%Y-%m-%d %H:%M:%S} UTC)"
+        return f"{value} ({datetime.fromtimestamp(value, tz=UTC):%Y-%m-%d %H:%M:%S} UTC)"
     return ", ".join(map(str, value)) if isinstance(value, list) else str(value)

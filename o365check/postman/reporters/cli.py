@@ -30,8 +30,15 @@ def _indent(text: str, prefix: str) -> str:
 class CliReporter:
     """Listens to run events and writes Newman-style console output."""
 
-    def __init__(self, stream: TextIO, summary: RunSummary, *, color: bool = True, progress: bool | None = None,
-                 context: DiagnosisContext | None = None):
+    def __init__(
+        self,
+        stream: TextIO,
+        summary: RunSummary,
+        *,
+        color: bool = True,
+        progress: bool | None = None,
+        context: DiagnosisContext | None = None,
+    ):
         self.out, self.summary = stream, summary
         self.context = context
         self.color = color
@@ -46,7 +53,7 @@ class CliReporter:
     def _write(self, text: str = "") -> None:
         self.out.write(text + "\n")
 
-    def handle(self, event: ev.Event) -> None:  # noqa: C901 - one branch per event type
+    def handle(self, event: ev.Event) -> None:
         if isinstance(event, ev.RunStarted):
             self._planned = event.iterations * event.items
             if self._progress is None:
@@ -71,9 +78,14 @@ class CliReporter:
             self._write(self._c("33", f"  ⚠ {event.message}"))
         elif isinstance(event, ev.TokenFetched):
             how = "reused cached token" if event.from_cache else "fetched token"
-            self._write(self._c("90", f"  ↳ oauth2 client credentials: {how} from {event.token_url} (expires in {event.expires_in}s)"))
+            self._write(
+                self._c(
+                    "90",
+                    f"  ↳ oauth2 client credentials: {how} from {event.token_url} (expires in {event.expires_in}s)",
+                )
+            )
         elif isinstance(event, ev.VariablesUnresolved):
-            names = ", ".join("{{%s}}" % n for n in event.names)
+            names = ", ".join(f"{{{{{n}}}}}" for n in event.names)
             self._write(self._c("33", f"  ⚠ unresolved variable(s) sent as is: {names}"))
         elif isinstance(event, ev.RequestSent):
             self._pending_line = f"  {event.method} {event.url}"
@@ -107,7 +119,9 @@ class CliReporter:
             width = 30
             filled = int(width * self._done / max(1, self._planned))
             failed = self.summary.failure_count
-            self.out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self._done}/{self._planned} requests, {failed} failed")
+            self.out.write(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {self._done}/{self._planned} requests, {failed} failed"
+            )
             self.out.flush()
 
     def _write_diagnosis(self, error: object) -> None:
@@ -120,8 +134,13 @@ class CliReporter:
 
     def _write_summary(self, event: ev.RunCompleted) -> None:
         s = self.summary
-        rows = [("iterations", "iterations"), ("requests", "requests"), ("test-scripts", "testScripts"),
-                ("prerequest-scripts", "prerequestScripts"), ("assertions", "assertions")]
+        rows = [
+            ("iterations", "iterations"),
+            ("requests", "requests"),
+            ("test-scripts", "testScripts"),
+            ("prerequest-scripts", "prerequestScripts"),
+            ("assertions", "assertions"),
+        ]
         self._write()
         self._write("┌─────────────────────────┬──────────┬──────────┐")
         self._write("│                         │ executed │   failed │")
@@ -133,7 +152,9 @@ class CliReporter:
         duration = max(0.0, event.completed_at - event.started_at)
         self._write(f"│ total run duration: {duration * 1000:.0f}ms".ljust(48) + "│")
         self._write(f"│ total data received: {_size(s.response_total_bytes)}".ljust(48) + "│")
-        self._write(f"│ average response time: {s.response_average:.0f}ms [min: {s.response_min:.0f}ms, max: {s.response_max:.0f}ms, s.d.: {s.response_sd:.0f}ms]")
+        self._write(
+            f"│ average response time: {s.response_average:.0f}ms [min: {s.response_min:.0f}ms, max: {s.response_max:.0f}ms, s.d.: {s.response_sd:.0f}ms]"
+        )
         self._write("└───────────────────────────────────────────────┘")
         if s.aborted_reason:
             self._write(self._c("33", f"Run stopped: {s.aborted_reason}"))
@@ -143,7 +164,10 @@ class CliReporter:
             for f in s.failures:
                 self._write(f"\n {f.number:>2}. {f.kind:<14} {f.title}")
                 self._write(_indent(f.message, "                    "))
-                self._write(f"                    at request {f.item!r}" + (f" (iteration {f.iteration + 1})" if s.planned_iterations > 1 else ""))
+                self._write(
+                    f"                    at request {f.item!r}"
+                    + (f" (iteration {f.iteration + 1})" if s.planned_iterations > 1 else "")
+                )
             if s.failure_count > len(s.failures):
                 self._write(f"\n ... and {s.failure_count - len(s.failures)} more failures")
         self.out.flush()

@@ -26,7 +26,7 @@ def url_object(url: str) -> dict[str, Any]:
     return {
         "protocol": parts.scheme,
         "port": str(parts.port) if parts.port else None,
-        "path": [p for p in parts.path.split("/")[1:]] if parts.path else [],
+        "path": list(parts.path.split("/")[1:]) if parts.path else [],
         "host": (parts.hostname or "").split(".") if parts.hostname else [],
         "query": [{"key": k, "value": v} for k, v in parse_qsl(parts.query, keep_blank_values=True)],
         "variable": [],
@@ -52,7 +52,7 @@ class JsonReporter:
     def _dump(self, obj: Any) -> str:
         return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
-    def handle(self, event: ev.Event) -> None:  # noqa: C901 - one branch per event type
+    def handle(self, event: ev.Event) -> None:
         if isinstance(event, ev.RunStarted):
             self._items, self._cycles = event.items, event.iterations
             self.out.write('{"collection":' + self._dump(self.collection) + ',"run":{"executions":[')
@@ -60,9 +60,17 @@ class JsonReporter:
             self._iteration, self._position = event.iteration, 0
         elif isinstance(event, ev.ItemStarted):
             self._execution = {
-                "cursor": {"position": self._position, "iteration": event.iteration, "length": self._items,
-                           "cycles": self._cycles, "empty": False, "eof": False, "bof": self._position == 0,
-                           "cr": False, "ref": str(uuid.uuid4())},
+                "cursor": {
+                    "position": self._position,
+                    "iteration": event.iteration,
+                    "length": self._items,
+                    "cycles": self._cycles,
+                    "empty": False,
+                    "eof": False,
+                    "bof": self._position == 0,
+                    "cr": False,
+                    "ref": str(uuid.uuid4()),
+                },
                 "item": {"id": event.item_id, "name": event.item},
                 "assertions": [],
             }
@@ -71,27 +79,46 @@ class JsonReporter:
                 self._finish(event)
             return
         elif isinstance(event, ev.RequestSent):
-            self._execution["request"] = {"url": url_object(event.url), "method": event.method,
-                                          "header": [{"key": k, "value": v} for k, v in event.headers],
-                                          **({"body": event.body} if event.body else {})}
+            self._execution["request"] = {
+                "url": url_object(event.url),
+                "method": event.method,
+                "header": [{"key": k, "value": v} for k, v in event.headers],
+                **({"body": event.body} if event.body else {}),
+            }
         elif isinstance(event, ev.ResponseReceived):
             data = event.body.encode("utf-8")
             self._execution["response"] = {
-                "id": str(uuid.uuid4()), "status": event.status, "code": event.code,
+                "id": str(uuid.uuid4()),
+                "status": event.status,
+                "code": event.code,
                 "header": [{"key": k, "value": v} for k, v in event.headers],
-                "stream": {"type": "Buffer", "data": list(data)}, "body": event.body,
-                "cookie": [], "responseTime": event.time_ms, "responseSize": event.size,
+                "stream": {"type": "Buffer", "data": list(data)},
+                "body": event.body,
+                "cookie": [],
+                "responseTime": event.time_ms,
+                "responseSize": event.size,
             }
         elif isinstance(event, ev.RequestFailed):
-            self._execution["requestError"] = {"name": type(event.error).__name__, "message": event.message, "kind": event.kind}
+            self._execution["requestError"] = {
+                "name": type(event.error).__name__,
+                "message": event.message,
+                "kind": event.kind,
+            }
             self._add_failure(type(event.error).__name__, event.message, event.item, "request")
         elif isinstance(event, (ev.TestPassed, ev.TestFailed, ev.TestSkipped)):
             entry: dict[str, Any] = {"assertion": event.name, "skipped": isinstance(event, ev.TestSkipped)}
             if isinstance(event, ev.TestFailed):
                 index = len(self._execution["assertions"])
-                entry["error"] = {"name": "AssertionError", "index": index, "test": event.name,
-                                  "message": event.message, "stack": f"AssertionError: {event.message}"}
-                self._add_failure("AssertionError", event.message, event.item, f"assertion:{index} in test-script", test=event.name)
+                entry["error"] = {
+                    "name": "AssertionError",
+                    "index": index,
+                    "test": event.name,
+                    "message": event.message,
+                    "stack": f"AssertionError: {event.message}",
+                }
+                self._add_failure(
+                    "AssertionError", event.message, event.item, f"assertion:{index} in test-script", test=event.name
+                )
             self._execution["assertions"].append(entry)
         elif isinstance(event, ev.ScriptFailed):
             self._add_failure(event.name, event.message, event.item, f"{event.listen}-script")
@@ -111,7 +138,9 @@ class JsonReporter:
     def _add_failure(self, name: str, message: str, item: str, at: str, test: str = "") -> None:
         failure = {
             "error": {"name": name, "message": message, "test": test, "stack": f"{name}: {message}"},
-            "at": at, "source": {"name": item}, "parent": {"name": self.summary.collection},
+            "at": at,
+            "source": {"name": item},
+            "parent": {"name": self.summary.collection},
             "cursor": {"position": self._position, "iteration": self._iteration},
         }
         self._failures.write(("," if self._failure_count else "") + self._dump(failure))
@@ -120,10 +149,20 @@ class JsonReporter:
     def _finish(self, event: ev.RunCompleted) -> None:
         s = self.summary
         timings = {
-            "responseAverage": s.response_average, "responseMin": s.response_min, "responseMax": s.response_max,
-            "responseSd": s.response_sd, "dnsAverage": 0, "dnsMin": 0, "dnsMax": 0, "dnsSd": 0,
-            "firstByteAverage": 0, "firstByteMin": 0, "firstByteMax": 0, "firstByteSd": 0,
-            "started": int(event.started_at * 1000), "completed": int(event.completed_at * 1000),
+            "responseAverage": s.response_average,
+            "responseMin": s.response_min,
+            "responseMax": s.response_max,
+            "responseSd": s.response_sd,
+            "dnsAverage": 0,
+            "dnsMin": 0,
+            "dnsMax": 0,
+            "dnsSd": 0,
+            "firstByteAverage": 0,
+            "firstByteMin": 0,
+            "firstByteMax": 0,
+            "firstByteSd": 0,
+            "started": int(event.started_at * 1000),
+            "completed": int(event.completed_at * 1000),
         }
         self.out.write('],"stats":' + self._dump(s.stats) + ',"timings":' + self._dump(timings))
         self.out.write(',"transfers":' + self._dump({"responseTotal": s.response_total_bytes}) + ',"failures":[')
@@ -132,7 +171,9 @@ class JsonReporter:
             self.out.write(chunk)
         error = {"message": event.reason} if event.aborted else None
         self.out.write('],"error":' + self._dump(error) + "}")
-        self.out.write(',"environment":' + self._dump(event.environment) + ',"globals":' + self._dump(event.globals) + "}\n")
+        self.out.write(
+            ',"environment":' + self._dump(event.environment) + ',"globals":' + self._dump(event.globals) + "}\n"
+        )
         self.out.flush()
 
     def close(self) -> None:

@@ -59,36 +59,51 @@ class JUnitReporter:
             self._case(event.name, "<skipped/>")
         elif isinstance(event, ev.TestFailed):
             self._failures += 1
-            self._case(event.name, f"<failure type=\"AssertionFailure\" message={quoteattr(_clean(event.message))}>{_cdata(_clean(event.message))}</failure>")
+            self._case(
+                event.name,
+                f'<failure type="AssertionFailure" message={quoteattr(_clean(event.message))}>{_cdata(_clean(event.message))}</failure>',
+            )
         elif isinstance(event, ev.RequestFailed):
             self._errors += 1
-            self._case("request", f"<error type={quoteattr(type(event.error).__name__)} message={quoteattr(_clean(event.message))}>{_cdata(_clean(event.message))}</error>")
+            self._case(
+                "request",
+                f"<error type={quoteattr(type(event.error).__name__)} message={quoteattr(_clean(event.message))}>{_cdata(_clean(event.message))}</error>",
+            )
         elif isinstance(event, ev.ScriptFailed):
             self._errors += 1
-            self._case(f"{event.listen}-script", f"<error type={quoteattr(event.name)} message={quoteattr(_clean(event.message))}>{_cdata(_clean(event.message))}</error>")
+            self._case(
+                f"{event.listen}-script",
+                f"<error type={quoteattr(event.name)} message={quoteattr(_clean(event.message))}>{_cdata(_clean(event.message))}</error>",
+            )
         elif isinstance(event, ev.ItemCompleted):
             tests = len(self._cases)
             self._totals["tests"] += tests
             self._totals["failures"] += self._failures
             self._totals["errors"] += self._errors
-            attrs = (f"name={quoteattr(_clean(self._suite_name))} id={quoteattr(self._suite_id)} tests=\"{tests}\" "
-                     f"failures=\"{self._failures}\" errors=\"{self._errors}\" time=\"{self._time_ms / 1000:.3f}\"")
+            attrs = (
+                f'name={quoteattr(_clean(self._suite_name))} id={quoteattr(self._suite_id)} tests="{tests}" '
+                f'failures="{self._failures}" errors="{self._errors}" time="{self._time_ms / 1000:.3f}"'
+            )
             body = "".join(self._cases)
-            self._suites.write(f"  <testsuite {attrs}>\n{body}  </testsuite>\n" if body else f"  <testsuite {attrs}/>\n")
+            self._suites.write(
+                f"  <testsuite {attrs}>\n{body}  </testsuite>\n" if body else f"  <testsuite {attrs}/>\n"
+            )
         elif isinstance(event, ev.RunCompleted):
             self._finish(event)
 
     def _case(self, name: str, inner: str) -> None:
         classname = quoteattr(_clean(self._suite_name))
-        attrs = f"name={quoteattr(_clean(name))} classname={classname} time=\"{self._time_ms / 1000:.3f}\""
+        attrs = f'name={quoteattr(_clean(name))} classname={classname} time="{self._time_ms / 1000:.3f}"'
         self._cases.append(f"    <testcase {attrs}>{inner}</testcase>\n" if inner else f"    <testcase {attrs}/>\n")
 
     def _finish(self, event: ev.RunCompleted) -> None:
         t = self._totals
         duration = max(0.0, event.completed_at - event.started_at)
         self.out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-        self.out.write(f"<testsuites name={quoteattr(_clean(self.summary.collection))} tests=\"{t['tests']}\" "
-                       f"failures=\"{t['failures']}\" errors=\"{t['errors']}\" time=\"{duration:.3f}\">\n")
+        self.out.write(
+            f'<testsuites name={quoteattr(_clean(self.summary.collection))} tests="{t["tests"]}" '
+            f'failures="{t["failures"]}" errors="{t["errors"]}" time="{duration:.3f}">\n'
+        )
         self._suites.seek(0)
         while chunk := self._suites.read(1 << 16):
             self.out.write(chunk)
