@@ -294,6 +294,7 @@ def _pointed_at_echo(path: Path, base_url: str, work: Path) -> Path:
     return copy
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("relative", sorted(CORPUS_CASES))
 def test_corpus_collection_agrees_with_newman(
     relative: str, newman: str, echo: tuple[str, PostmanEchoApp], tmp_path: Path
@@ -315,6 +316,7 @@ def test_corpus_collection_agrees_with_newman(
         assert ours.variables == newman_run.variables
 
 
+@pytest.mark.corpus
 def test_corpus_collection_using_lodash_fails_clearly_where_newman_passes(
     newman: str, echo: tuple[str, PostmanEchoApp], tmp_path: Path
 ) -> None:

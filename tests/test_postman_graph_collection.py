@@ -9,10 +9,8 @@ carry the token stored by the first. The "addDays" pre-request script fails per 
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
+from corpus import corpus_path
 
 from o365check.http import build_session
 from o365check.postman import events as ev
@@ -20,16 +18,12 @@ from o365check.postman import load_collection, load_environment
 from o365check.postman.runner import CollectionRun, RunConfig
 from o365check.sandbox import Sandbox
 
-CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "microsoftgraph"
+pytestmark = pytest.mark.corpus
 
 
 @pytest.fixture(scope="module")
 def corpus():
-    if not CORPUS.is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the corpus is missing at {CORPUS}; CI must have ../shared beside the clone")
-        pytest.skip(f"../shared/corpus is not beside the project ({CORPUS})")
-    return CORPUS
+    return corpus_path("microsoftgraph")
 
 
 def run_graph(corpus, folders, iterations=1):
