@@ -50,7 +50,7 @@ import quickjs
 
 __all__ = ["ScriptContext", "ScriptEngine", "ScriptFailure", "ScriptOutcome", "ScriptTest", "SCOPE_NAMES"]
 
-SCOPE_NAMES = ("globals", "collectionVariables", "environment", "iterationData", "local")
+from .variables import MAX_SUBSTITUTION_PASSES, SCOPE_NAMES
 
 # The script's parameters, in the order pm.js `begin()` returns their values.
 SCRIPT_PARAMETERS = (
@@ -85,8 +85,15 @@ SCRIPT_PARAMETERS = (
 )
 _JS_FILES = ("expect.js", "pm.js")  # order matters: pm.js builds on expect.js
 # QuickJS names every frame's file "<input>": our library starts at this line so that pm.js can
-# tell the user's frames (below it) from its own. Keep equal to LIBRARY_FIRST_LINE in pm.js.
+# tell the user's frames (below it) from its own (pm.js reads it from __o365tables).
 _LIBRARY_FIRST_LINE = 100_000
+_JS_TABLES = json.dumps(
+    {
+        "scopePrecedence": list(SCOPE_NAMES),
+        "maxSubstitutionPasses": MAX_SUBSTITUTION_PASSES,
+        "libraryFirstLine": _LIBRARY_FIRST_LINE,
+    }
+)
 _PARSE_LINE = re.compile(r"^\s*at <input>:(\d+):\d+", re.MULTILINE)
 _INTERRUPTED = "InternalError: interrupted"  # QuickJS's time-limit interrupt
 _OUT_OF_MEMORY = "InternalError: out of memory"
@@ -204,6 +211,8 @@ class ScriptEngine:
     def _start_context(self) -> None:
         context = quickjs.Context()
         context.set_memory_limit(self.memory_mb * 1024 * 1024)
+        # The tables both languages need come from Python, their one source (issue 14 item 2).
+        context.eval(f"globalThis.__o365tables = {_JS_TABLES};")
         padding = "\n" * (_LIBRARY_FIRST_LINE - 1)
         for _name, source in self._sources:
             context.eval(padding + source)

@@ -16,12 +16,14 @@ from typing import Any
 from .dynamic import generate_dynamic_value
 from .model import Variable
 
-__all__ = ["SCOPE_NAMES", "VariableScopes", "js_string", "variables_to_dict"]
+__all__ = ["MAX_SUBSTITUTION_PASSES", "SCOPE_NAMES", "VariableScopes", "js_string", "variables_to_dict"]
 
 # Script-facing names of the scopes, in precedence order (highest first).
 SCOPE_NAMES = ("local", "iterationData", "environment", "collectionVariables", "globals")
 _REFERENCE = re.compile(r"\{\{([^{}]+?)\}\}")
-_MAX_PASSES = 20  # postman-collection stops after 19 nested substitutions
+# Nested references are resolved at most 19 times (runner-facts §5; measured with Newman 6.2: a chain
+# {{v0}} -> {{v1}} -> ... comes out as {{v19}}, in URLs and in pm.variables.replaceIn alike).
+MAX_SUBSTITUTION_PASSES = 19
 
 
 def js_string(value: Any) -> str:
@@ -90,7 +92,7 @@ class VariableScopes:
             missing.add(name)
             return match.group(0)
 
-        for _ in range(_MAX_PASSES):
+        for _ in range(MAX_SUBSTITUTION_PASSES):
             missing.clear()
             new = _REFERENCE.sub(substitute, text)
             if new == text:

@@ -47,7 +47,8 @@
 
     // ---- variables ----
     var own = function (o, k) { return Object.prototype.hasOwnProperty.call(o, k); };
-    var PRECEDENCE = ['local', 'iterationData', 'environment', 'collectionVariables', 'globals'];
+    var TABLES = root.__o365tables; // from Python (scripts.py): one source for both languages
+    var PRECEDENCE = TABLES.scopePrecedence;
 
     function uuid4() {
         return 'xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx'.replace(/[xy]/g, function (c) {
@@ -61,8 +62,9 @@
         $isoTimestamp: function () { return new Date().toISOString(); },
         $randomInt: function () { return String(Math.floor(Math.random() * 1001)); }
     };
+    function dynamicValue(name) { return own(DYNAMIC, name) ? DYNAMIC[name]() : null; }
 
-    // Resolve {{name}} repeatedly (nested variables), like Postman, at most 19 passes.
+    // Resolve {{name}} repeatedly (nested variables), like Postman, at most TABLES.maxSubstitutionPasses times.
     function replaceIn(template, lookup) {
         if (typeof template !== 'string') {
             if (template && typeof template === 'object') {
@@ -71,12 +73,13 @@
             return template;
         }
         var out = template;
-        for (var pass = 0; pass < 19; pass++) {
+        for (var pass = 0; pass < TABLES.maxSubstitutionPasses; pass++) {
             var changed = false;
             out = out.replace(/\{\{([^{}]*?)\}\}/g, function (match, name) {
                 var found = lookup(name);
                 if (found.has) { changed = true; return found.value === null || found.value === undefined ? '' : String(found.value); }
-                if (own(DYNAMIC, name)) { changed = true; return DYNAMIC[name](); }
+                var dynamic = dynamicValue(name);
+                if (dynamic !== null) { changed = true; return dynamic; }
                 return match;
             });
             if (!changed) { break; }
@@ -408,7 +411,7 @@
     // QuickJS names every frame's file "<input>" (no sourceURL), so scripts.py loads this library
     // from line LIBRARY_FIRST_LINE on: a frame below it, other than an eval's top level, is the
     // user's script, whose line numbers are the script's own.
-    var LIBRARY_FIRST_LINE = 100000; // keep equal to _LIBRARY_FIRST_LINE in scripts.py
+    var LIBRARY_FIRST_LINE = TABLES.libraryFirstLine;
     function scriptLine(stack) {
         var frame = /at ([^\n]*?) ?\(<input>:(\d+):\d+\)/g, match;
         while ((match = frame.exec(stack)) !== null) {
