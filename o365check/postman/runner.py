@@ -154,9 +154,11 @@ class CollectionRun:
                 if any(text in body for body in self._script_responses):
                     continue
                 self.egress.register(f"{key} (derived by a script from {taint})", text)
+                self.redactor.add(text)
 
     def _mask_headers(self, headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-        return tuple((k, str(self.redactor.value(k, v))) for k, v in headers)
+        # Names too: a hostile collection may put a secret in a header's name.
+        return tuple((self.redactor.text(k), str(self.redactor.value(k, v))) for k, v in headers)
 
     # -- scripts ---------------------------------------------------------------------------
     def _scripts_for(self, item: Item, parents: Sequence[Folder], listen: str) -> list[Script]:

@@ -94,12 +94,14 @@ def script_may_read_secret(source: str, secret_names: set[str]) -> str | None:
     for name in sorted(secret_names):
         if name and name.lower() in lowered:
             return name
+    # Read by a computed name or wholesale: any of them (named, so the refusal says which).
+    anyone = ", ".join(sorted(secret_names)[:3]) + (", ..." if len(secret_names) > 3 else "") or "a secret"
     if _DYNAMIC.search(source):
-        return "a secret"
+        return anyone
     for match in _SCOPE_OBJECT.finditer(source):
         use = _TRACEABLE_USE.match(source, match.end())
         if use is None:
-            return "a secret"
+            return anyone
         name = use.group(2)
         if name is not None and (name in secret_names or is_credential_name(name)):
             return name

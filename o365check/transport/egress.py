@@ -162,9 +162,9 @@ class Egress:
         return None
 
     def _haystacks(self, request: requests.PreparedRequest) -> list[bytes]:
-        head = [str(request.method or ""), str(request.url or "")]
-        head += [f"{k}: {v}" for k, v in (request.headers or {}).items()]
-        raw = "\n".join(head).encode("utf-8", "surrogateescape") + b"\n" + _body_bytes(request.body)
+        head = [_body_bytes(request.method), _body_bytes(request.url)]
+        head += [_body_bytes(k) + b": " + _body_bytes(v) for k, v in (request.headers or {}).items()]
+        raw = b"\n".join(head) + b"\n" + _body_bytes(request.body)
         unquoted = unquote_plus(raw.decode("latin-1"), encoding="latin-1").encode("latin-1")
         variants = [raw, unquoted, unquote(raw.decode("latin-1"), encoding="latin-1").encode("latin-1")]
         variants += [
@@ -214,11 +214,12 @@ class Egress:
                 else "a secret is only sent to a Microsoft identity host over TLS"
             )
             raise SecretRoutingError(name, shown, reason)
+        # The proxy is who would read it: name the proxy as the host (and the real destination).
         raise SecretRoutingError(
             name,
-            shown,
-            f"the request is plain http through the proxy {self._mask_host(proxy_host)}, which would read it "
-            "(use https, or allow the proxy with --allow-secret-to, or set NO_PROXY for this host)",
+            self._mask_host(proxy_host) or "the proxy",
+            f"it is the proxy (from the environment) for a plain-http request to {shown} and would read the "
+            f"secret (use https, or exclude {shown} with NO_PROXY)",
         )
 
     def _mask_host(self, host: str) -> str:
