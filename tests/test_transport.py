@@ -176,6 +176,17 @@ def test_every_redirect_hop_is_checked() -> None:
     assert caught.value.host == "evil.example" and len(bounce.sent) == 1 and sink.sent == []
 
 
+def test_a_digest_retry_through_the_response_is_checked_too() -> None:
+    session = build_session()
+    egress_of(session).register("client_secret", SECRET)
+    spy = Spy()
+    session.mount("https://api.example/", spy)
+    response = session.get("https://api.example/ok")
+    with pytest.raises(SecretRoutingError):
+        response.connection.send(prepared("https://api.example/x", headers={"X": SECRET}))
+    assert len(spy.sent) == 1
+
+
 def test_a_direct_send_honours_requests_ca_bundle(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # doctor --postman sends a prepared request with session.send(), which skips requests' merge
     # of the environment; the transport merges it, so REQUESTS_CA_BUNDLE and proxies count.

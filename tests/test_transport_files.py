@@ -75,7 +75,7 @@ def test_a_missing_file_is_an_os_error_for_the_caller(work: Path) -> None:
         'environment["x"]',
         "eval(atob('...'))",
         "const all = pm.environment.values",
-        'pm.environment.get(`client_secret`)',
+        "pm.environment.get(`client_secret`)",
     ],
 )
 def test_scripts_that_may_read_a_secret(source: str) -> None:

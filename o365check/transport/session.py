@@ -98,7 +98,11 @@ class TransportAdapter(HTTPAdapter):
         self.egress.check(request, kwargs.get("proxies"))
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
-        return self._below.send(request, **kwargs)
+        response = self._below.send(request, **kwargs)
+        # Digest auth re-sends through ``response.connection``: make that this adapter, not the
+        # sandbox or cassette layer below, so the re-sent request is checked too.
+        response.connection = self
+        return response
 
     def _deliver(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         # The same host the egress rule judged: the sandbox serves the Microsoft names, in-process.
@@ -120,7 +124,9 @@ class _Gate(BaseAdapter):
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         self.egress.check(request, kwargs.get("proxies"))
-        return self.inner.send(request, **kwargs)
+        response = self.inner.send(request, **kwargs)
+        response.connection = self  # a re-send through the response (digest auth) is checked too
+        return response
 
     def close(self) -> None:
         self.inner.close()
