@@ -43,8 +43,8 @@ __all__ = ["Egress", "host_of", "is_loopback_host"]
 
 _MIN_SECRET_LENGTH = 4  # as the Redactor: masking "ab" would mask everything
 _FRAGMENT_MIN_SECRET = 16
-_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{8,}={0,2}")
 _JSON_ESCAPE = re.compile(rb"\\u([0-9a-fA-F]{4})")
+_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 
 
 def host_of(url: str) -> str:
@@ -85,15 +85,18 @@ def _base64_forms(value: bytes) -> set[bytes]:
     return forms
 
 
-def _decoded_runs(data: bytes) -> list[bytes]:
-    """Every Base64-looking run of ``data``, decoded (both alphabets), for nested encodings."""
+def _decoded_runs(data: bytes, shortest: int) -> list[bytes]:
+    """Every Base64-looking run of ``data`` at least ``shortest`` long, decoded (both alphabets)."""
     out = []
-    for match in _BASE64_RUN.finditer(data):
-        run = match.group(0).rstrip(b"=")
-        run = run[: len(run) - len(run) % 4 if len(run) % 4 != 1 else len(run) - 1]
-        for altchars in (b"+/", b"-_"):
+    for match in re.finditer(rb"[A-Za-z0-9+/_-]{%d,}" % shortest, data):  # re caches the compiled form
+        run = match.group(0)
+        if len(set(run[:64])) < 4:  # filler such as "xxxxxxxx", not an encoding
+            continue
+        run = run[: len(run) - len(run) % 4] if len(run) % 4 == 1 else run
+        padded = run + b"=" * (-len(run) % 4)
+        for text in (padded, padded.translate(_URLSAFE_TO_STANDARD)):
             try:
-                out.append(base64.b64decode(run + b"=" * (-len(run) % 4), altchars=altchars))
+                out.append(binascii.a2b_base64(text))
             except (binascii.Error, ValueError):
                 pass
     return out
@@ -132,6 +135,8 @@ class Egress:
             return
         self._names[text] = name
         raw = text.encode("utf-8", "surrogatepass")
+        # A Base64 run shorter than this cannot hold the shortest secret whole.
+        self._shortest_run = min(getattr(self, "_shortest_run", 1 << 30), max(8, len(raw) * 4 // 3))
         forms = {f.encode("utf-8", "surrogatepass") for f in _variants(text)} | {raw} | _base64_forms(raw)
         self._patterns += [(name, f.lower(), False) for f in forms if f]
         if len(raw) >= _FRAGMENT_MIN_SECRET:
@@ -155,23 +160,30 @@ class Egress:
         """The name of a secret the request carries (in any form we know), or None."""
         if not self._patterns:
             return None
-        haystacks = self._haystacks(request)
-        for name, form, _fragment in self._patterns:
-            if any(form in haystack for haystack in haystacks):
+        texts, decoded = self._haystacks(request)
+        # One joined text, one search per form (no form holds the separator: secrets are text).
+        # Fragments are looked for in the text and its percent/JSON decodings, whole forms also
+        # inside every Base64 run decoded.
+        plain = b"\0\n\0".join(texts)
+        everything = b"\0\n\0".join([plain, *decoded])
+        for name, form, fragment in self._patterns:
+            if form in (plain if fragment else everything):
                 return name
         return None
 
-    def _haystacks(self, request: requests.PreparedRequest) -> list[bytes]:
+    def _haystacks(self, request: requests.PreparedRequest) -> tuple[list[bytes], list[bytes]]:
         head = [_body_bytes(request.method), _body_bytes(request.url)]
         head += [_body_bytes(k) + b": " + _body_bytes(v) for k, v in (request.headers or {}).items()]
         raw = b"\n".join(head) + b"\n" + _body_bytes(request.body)
-        unquoted = unquote_plus(raw.decode("latin-1"), encoding="latin-1").encode("latin-1")
-        variants = [raw, unquoted, unquote(raw.decode("latin-1"), encoding="latin-1").encode("latin-1")]
-        variants += [
-            _JSON_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)).encode("utf-8", "replace"), v) for v in variants[:2]
-        ]
-        variants += _decoded_runs(raw) + _decoded_runs(unquoted)
-        return [v.lower() for v in variants]
+        texts = [raw]
+        if b"%" in raw or b"+" in raw:
+            text = raw.decode("latin-1")
+            texts.append(unquote_plus(text, encoding="latin-1").encode("latin-1"))
+            texts.append(unquote(text, encoding="latin-1").encode("latin-1"))
+        if b"\\u" in raw:
+            texts += [_JSON_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)).encode("utf-8", "replace"), t) for t in texts]
+        decoded = [run for text in texts[:2] for run in _decoded_runs(text, self._shortest_run)]
+        return [t.lower() for t in dict.fromkeys(texts)], [d.lower() for d in dict.fromkeys(decoded)]
 
     def check(self, request: requests.PreparedRequest, proxies: Mapping[str, str] | None = None) -> None:
         """Raise :class:`SecretRoutingError` when ``request`` would carry a secret somewhere it may not go."""
