@@ -125,7 +125,7 @@ class _Gate(BaseAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         self.egress.check(request, kwargs.get("proxies"))
         response = self.inner.send(request, **kwargs)
-        response.connection = self  # a re-send through the response (digest auth) is checked too
+        response.connection = self  # type: ignore[assignment]  # a digest re-send is checked too
         return response
 
     def close(self) -> None:
