@@ -14,6 +14,10 @@ JSON-escaped (``\\uXXXX`` escapes decoded too), Base64 / Base64url at any alignm
 least 16 characters, any quarter-length fragment (at least 8 characters) of the value, so a
 secret split across headers or requests is still recognised.
 
+While the runner sends a request built by a script that may read a secret, ``tainted_by`` names
+that secret, and the request is held to the secret's destinations even when no known form of it
+is found (postman/secret_routing.py has the rule for scripts).
+
 Destinations that may receive a secret: a Microsoft identity host over ``https``; a loopback
 address (the sandbox, ``o365check sandbox serve``); a host named with ``--allow-secret-to``.
 Through a proxy, a request to an ``https`` URL is a CONNECT tunnel (the proxy sees only the host
@@ -116,6 +120,7 @@ class Egress:
         self.allow(allow_hosts)
         self._names: dict[str, str] = {}  # value -> variable name
         self._patterns: list[tuple[str, bytes, bool]] = []  # (name, lower-cased form, is_fragment)
+        self._shortest_run = 1 << 30  # a Base64 run shorter than this cannot hold the shortest secret whole
 
     def __repr__(self) -> str:  # never the values
         return f"Egress({len(self._names)} secrets, allowed hosts {sorted(self.allow_hosts)})"
@@ -135,8 +140,7 @@ class Egress:
             return
         self._names[text] = name
         raw = text.encode("utf-8", "surrogatepass")
-        # A Base64 run shorter than this cannot hold the shortest secret whole.
-        self._shortest_run = min(getattr(self, "_shortest_run", 1 << 30), max(8, len(raw) * 4 // 3))
+        self._shortest_run = min(self._shortest_run, max(8, len(raw) * 4 // 3))
         forms = {f.encode("utf-8", "surrogatepass") for f in _variants(text)} | {raw} | _base64_forms(raw)
         self._patterns += [(name, f.lower(), False) for f in forms if f]
         if len(raw) >= _FRAGMENT_MIN_SECRET:
