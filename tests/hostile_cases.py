@@ -472,6 +472,15 @@ def _proxy_cases() -> list[Case]:
     ]
 
 
+def _record_cases() -> list[Case]:
+    """The same attacks while recording: refused before the cassette layer, so never recorded."""
+    record = {"record": "{folder}/cassette.yaml"}
+    return [
+        Case(f"record-{case.name}", case.collection, case.expect, case.environment, options=record)
+        for case in _script_cases()[:4] + _redirect_cases()[-3:] + _oauth_cases()[:1]
+    ]
+
+
 def _control_cases() -> list[Case]:
     return [
         Case(
@@ -506,6 +515,7 @@ def all_cases() -> list[Case]:
         + _classification_cases()
         + _file_cases()
         + _proxy_cases()
+        + _record_cases()
         + _control_cases()
     )
 

@@ -207,7 +207,10 @@ def main(out: str) -> None:
             reporter_json_export=str(report),
             timeout_request=3000,
             no_color=True,
-            **case.options,
+            **{
+                k: v.replace("{folder}", str(folder.parent)) if isinstance(v, str) else v
+                for k, v in case.options.items()
+            },
         )
         try:
             code = run_collection_cli(options, stdout, stderr)
@@ -226,6 +229,9 @@ def main(out: str) -> None:
                 "stdout": stdout.getvalue(),
                 "stderr": stderr.getvalue(),
                 "report": report.read_text(errors="replace") if report.exists() else "",
+                "cassette": cassette.read_text(errors="replace")
+                if (cassette := folder.parent / "cassette.yaml").exists()
+                else "",
                 "received": received,
             }
         )

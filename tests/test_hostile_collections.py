@@ -116,7 +116,7 @@ def test_the_suite_is_large_enough() -> None:
     hostile = [c for c in CASES.values() if not c.control]
     assert len(hostile) >= 60
     groups = {name.split("-")[0] for name in CASES}
-    assert {"script", "redirect", "send", "oauth2", "parser", "late", "file", "proxy", "control"} <= groups
+    assert {"script", "redirect", "send", "oauth2", "parser", "late", "file", "proxy", "record", "control"} <= groups
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -133,6 +133,11 @@ def test_no_secret_reaches_the_listener(name: str, results: dict[str, dict]) -> 
     # Reports mask what the masker knows (raw, URL, JSON, Base64); a script's own mangling of a
     # secret (reversed, one character at a time) is stopped on the wire, not recognised in text.
     assert not carries(shown.encode(), MASKER_NEEDLES), f"{name}: the output shows the secret"
+    if "record" in case.options:
+        # Refused before the cassette layer: no request to the listener is ever recorded. (What
+        # the recorder scrubs from allowed requests is recording.py's business, not tested here.)
+        assert result["cassette"], f"{name}: nothing was recorded at all"
+        assert re.search(r"uri: https?://(192\.0\.2\.2|attacker)", result["cassette"]) is None, result["cassette"]
     if case.control:
         assert any(CONTROL.encode() in data for _, data in received), f"{name}: the listener got nothing"
         return
