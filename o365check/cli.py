@@ -284,16 +284,9 @@ def doctor(
 
 def _recorder(record: str | None, replay: str | None, settings: Any) -> Any:
     """A cassette recorder/replayer for --record/--replay (or O365CHECK_CASSETTE), or None."""
-    if record and replay:
-        raise click.UsageError("--record and --replay cannot be used together")
-    path = record or replay or settings.cassette
-    if not path:
-        return None
-    from .recording import open_cassette
+    from .transport import choose_cassette
 
-    # --record starts the file afresh (vcrpy's "all" would keep stale interactions of an older recording).
-    mode = "rewrite" if record else ("none" if replay else (settings.record_mode or "none"))
-    return open_cassette(path, mode=mode, settings=settings)
+    return choose_cassette(record, replay, settings)
 
 
 # ---------------------------------------------------------------------------- token / send / consent-url
@@ -639,6 +632,19 @@ def sandbox_outbox(url: str, as_json: bool) -> None:
 @click.option(
     "--allow-secret-to", multiple=True, metavar="HOST", help="Allow secrets to be sent to this host; repeatable."
 )
+@click.option(
+    "--working-dir",
+    type=click.Path(file_okay=False, exists=True),
+    help="Read body files (form-data, binary) only under this folder; default: the collection's folder.",
+)
+@click.option("--insecure-file-read", is_flag=True, help="Allow body files outside the working directory.")
+@click.option(
+    "--secret",
+    "secrets",
+    multiple=True,
+    metavar="NAME",
+    help="Treat this variable as a secret (masked, sent only to identity hosts) whatever its name; repeatable.",
+)
 @click.option("--record", type=click.Path(dir_okay=False), help="Record every exchange to this cassette.")
 @click.option("--replay", type=click.Path(dir_okay=False), help="Replay this cassette with the network blocked.")
 @click.option("--no-color", is_flag=True, help="No colours in the console report.")
@@ -658,7 +664,7 @@ def run(collection: str, **options: Any) -> None:
 
     options["reporters"] = [r.strip() for r in options["reporters"].split(",") if r.strip()]
     options["no_color"] = options["no_color"] or NO_COLOR
-    for key in ("folders", "env_vars", "global_vars", "allow_secret_to"):
+    for key in ("folders", "env_vars", "global_vars", "allow_secret_to", "secrets"):
         options[key] = list(options[key])
     options["globals"] = options.pop("globals_")
     sys.exit(run_collection_cli(RunOptions(collection, **options)))

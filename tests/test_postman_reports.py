@@ -64,7 +64,6 @@ def leaky_collection() -> dict:
                         "script": {
                             "exec": [
                                 "console.log('secret is ' + pm.environment.get('client_secret'));",
-                                "pm.environment.set('access_token', 'tok-1-' + 'abcdefgh');",
                                 "pm.test('leaks in the name ' + pm.environment.get('client_secret'), function () { pm.expect(1).to.equal(2); });",
                             ]
                         },
@@ -84,6 +83,14 @@ def leaky_collection() -> dict:
                         ],
                     },
                 },
+                # Stored by a script that reads no secret: a value stored by the token item's script,
+                # which does, would count as derived from the secret (postman/secret_routing.py).
+                "event": [
+                    {
+                        "listen": "test",
+                        "script": {"exec": ["pm.environment.set('access_token', 'tok-1-' + 'abcdefgh');"]},
+                    }
+                ],
             },
             {
                 "name": "graph",

@@ -20,8 +20,8 @@ import requests
 
 from ..diagnosis import DiagnosisContext
 from ..errors import O365CheckError, UsageError
-from ..http import build_session
 from ..redact import MASK
+from ..transport import choose_cassette, describe_recording, open_transport
 from .loading import load_collection, load_environment, load_globals, load_iteration_data, parse_variable_assignment
 from .model import VariableFile
 from .reporters.cli import CliReporter
@@ -61,7 +61,10 @@ class RunOptions:
     env_vars: list[str] = field(default_factory=list)  # --env-var k=v
     global_vars: list[str] = field(default_factory=list)  # --global-var k=v
     allow_secret_to: list[str] = field(default_factory=list)
-    record: str | None = None  # accepted; wired by the record/replay work
+    secrets: list[str] = field(default_factory=list)  # --secret NAME: treat this variable as a secret
+    working_dir: str | None = None  # body files are read only under it (default: the collection's folder)
+    insecure_file_read: bool = False  # allow body files outside the working directory
+    record: str | None = None
     replay: str | None = None
     no_color: bool = False
 
@@ -85,17 +88,6 @@ def _sandbox_environment(scenario: str, base: VariableFile | None) -> tuple[Any,
     return box, written
 
 
-def _open_recorder(options: RunOptions) -> Any:
-    """The cassette of --record (written afresh) or --replay (network blocked), or None."""
-    if options.record and options.replay:
-        raise UsageError("--record and --replay cannot be used together")
-    if not (options.record or options.replay):
-        return None
-    from ..recording import open_cassette
-
-    return open_cassette(options.record or options.replay, mode="rewrite" if options.record else "none")
-
-
 def _describe_recording(recorder: Any, options: RunOptions, environment: VariableFile | None) -> None:
     """Store the environment beside the interactions, secrets replaced by stand-ins, so the replay
     needs no -e and no secret. Secret values are also masked wherever else they appear."""
@@ -116,13 +108,12 @@ def _describe_recording(recorder: Any, options: RunOptions, environment: Variabl
         if options.sandbox
         else "the hosts the collection names"
     )
-    recorder.describe_recording(
-        {
-            "target": f"sandbox scenario {options.sandbox!r}" if options.sandbox else "live",
-            "recorded_against": against,
-            "collection": Path(options.collection).name,
-            "environment": {"name": environment.name if environment else "", "values": values},
-        }
+    describe_recording(
+        recorder,
+        target=f"sandbox scenario {options.sandbox!r}" if options.sandbox else "live",
+        against=against,
+        collection=Path(options.collection).name,
+        environment={"name": environment.name if environment else "", "values": values},
     )
 
 
@@ -198,7 +189,8 @@ def run_collection_cli(
         if options.iterations is not None and options.iterations < 1:
             raise UsageError(f"-n {options.iterations}: the number of iterations must be at least 1")
         box = None
-        recorder = _open_recorder(options)
+        # --record / --replay / O365CHECK_CASSETTE: decided where every command decides it.
+        recorder = choose_cassette(options.record, options.replay)
         if recorder is not None and recorder.replaying:
             environment = _recorded_environment(recorder, environment)
         elif options.sandbox:
@@ -222,15 +214,19 @@ def run_collection_cli(
             timeout_ms=options.timeout,
             timeout_script_ms=options.timeout_script,
             allow_secret_to=list(options.allow_secret_to),
-            base_dir=Path.cwd(),
+            secret_names=list(options.secrets),
+            base_dir=Path(options.working_dir) if options.working_dir else Path(options.collection).parent,
+            insecure_file_read=options.insecure_file_read,
             verify=False if options.insecure else (options.ca_cert or True),
         )
-        session = session or build_session(
-            sandbox=box,
-            verify=config.verify,
-            recorder=recorder,
-            timeout=options.timeout_request / 1000 if options.timeout_request else None,
-        )
+        if session is None:
+            session, _, _ = open_transport(
+                sandbox=box,
+                recorder=recorder,
+                verify=config.verify,
+                allow_secret_to=options.allow_secret_to,
+                timeout=options.timeout_request / 1000 if options.timeout_request else None,
+            )
         run = CollectionRun(collection, config, session=session)
     except O365CheckError as exc:
         err.write(f"error: {exc}\n")

@@ -19,11 +19,12 @@ import requests
 from ..errors import GraphError, O365CheckError, SecretRoutingError, ServiceError, TokenError, UsageError
 from ..http import build_session, describe_connection_error
 from ..redact import Redactor, is_secret_name
+from ..transport import egress_of
 from . import events as ev
 from .auth import ClientCredentialsTokens, apply_auth, find_effective_auth, read_oauth2_settings
 from .model import Collection, Folder, Item, Script, VariableFile
 from .requests_builder import BuiltRequest, apply_script_changes, build_request, join_url_template, merge_headers
-from .secret_routing import SecretRouter
+from .secret_routing import is_credential_name, oauth2_secret_literals, oauth2_secret_names, script_may_read_secret
 from .variables import VariableScopes, variables_to_dict
 
 __all__ = ["CollectionRun", "RunConfig", "iter_run", "read_service_error"]
@@ -46,8 +47,10 @@ class RunConfig:
     timeout_ms: int | None = None  # whole run
     timeout_script_ms: int | None = None
     allow_secret_to: Sequence[str] = ()
-    base_dir: Path | None = None  # where relative body file paths are read from
+    base_dir: Path | None = None  # --working-dir: body files are read only under it (postman/files.py)
+    insecure_file_read: bool = False  # --insecure-file-read: body files may come from anywhere
     verify: bool | str = True
+    secret_names: Sequence[str] = ()  # --secret NAME: variables to treat as secrets whatever their name
 
 
 def read_service_error(code: int, body: str, url: str) -> ServiceError | None:
@@ -93,7 +96,10 @@ class CollectionRun:
         self.config = config or RunConfig()
         self.session = session or build_session(verify=self.config.verify)
         self.redactor = Redactor()
-        self.router = SecretRouter(self.config.allow_secret_to)
+        # The egress rule lives on the session (o365check.transport): every request, pm.sendRequest,
+        # token fetch and redirect hop is checked on the wire; the run only registers its secrets.
+        self.egress = egress_of(self.session)
+        self.egress.allow(self.config.allow_secret_to)
         self.tokens = ClientCredentialsTokens(self.session, timeout=self._request_timeout())
         cfg = self.config
         env = variables_to_dict(cfg.environment.values) if cfg.environment else {}
@@ -103,7 +109,15 @@ class CollectionRun:
         self.scopes = VariableScopes(globals_=glob, collection=variables_to_dict(collection.variables), environment=env)
         self.secret_keys = {v.key for f in (cfg.environment, cfg.globals) if f for v in f.values if v.secret}
         self.secret_keys |= {v.key for v in collection.variables if v.secret}
+        # Classified before the first request: --secret names and the OAuth 2.0 helpers' secrets.
+        self.secret_keys |= set(cfg.secret_names) | oauth2_secret_names(collection)
+        self._script_refusals: list[tuple[str, str, SecretRoutingError]] = []
+        self._item_taint: str | None = None  # a pre-request script of this item may read this secret
+        self._script_responses: list[str] = []
         self._register_secrets()
+        for literal in oauth2_secret_literals(collection):
+            self.redactor.add(literal)
+            self.egress.register("clientSecret", literal)
         self._engine: Any = None
         self._engine_reason = ""
         self._iteration = 0
@@ -116,10 +130,35 @@ class CollectionRun:
             for key, value in values.items():
                 if key in self.secret_keys or is_secret_name(key):
                     self.redactor.add(None if value is None else str(value))
-            self.router.register_variables(values, self.secret_keys)
+                if key in self.secret_keys or is_credential_name(key):
+                    self.egress.register(key, value)
+
+    def _secret_read_by(self, source: str) -> str | None:
+        """The secret a script may read (postman/secret_routing.py), when the run has secrets at all."""
+        if not self.egress.has_secrets:
+            return None
+        names = {k for values in self.scopes.scopes.values() for k in values if k in self.secret_keys}
+        names |= {k for values in self.scopes.scopes.values() for k in values if is_credential_name(k)}
+        return script_may_read_secret(source, names)
+
+    def _register_derived(
+        self, taint: str, before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]
+    ) -> None:
+        """Values a secret-reading script stored count as derived from that secret, unless they were
+        copied from a response it received (an access token from the token endpoint, say)."""
+        for scope, values in after.items():
+            for key, value in (values or {}).items():
+                text = "" if value is None else str(value)
+                if len(text) < 8 or (before.get(scope) or {}).get(key) == value:
+                    continue
+                if any(text in body for body in self._script_responses):
+                    continue
+                self.egress.register(f"{key} (derived by a script from {taint})", text)
+                self.redactor.add(text)
 
     def _mask_headers(self, headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-        return tuple((k, str(self.redactor.value(k, v))) for k, v in headers)
+        # Names too: a hostile collection may put a secret in a header's name.
+        return tuple((self.redactor.text(k), str(self.redactor.value(k, v))) for k, v in headers)
 
     # -- scripts ---------------------------------------------------------------------------
     def _scripts_for(self, item: Item, parents: Sequence[Folder], listen: str) -> list[Script]:
@@ -159,12 +198,25 @@ class CollectionRun:
             context = ScriptContext(
                 listen=listen, info=info, request=request, response=response, scopes=self.scopes.snapshot()
             )
+            taint = self._secret_read_by(script.source)
+            before = context.scopes
+            self._script_responses = [str(response.get("body") or "")] if response else []
+            self.egress.tainted_by = taint
             try:
                 outcome = self._engine.run(script.source, context)
             except Exception as exc:
                 yield ev.ScriptFailed(item.name, listen, type(exc).__name__, self.redactor.text(str(exc)))
                 continue
+            finally:
+                self.egress.tainted_by = None
+            if taint is not None:
+                self._register_derived(taint, before, outcome.scopes or {})
+                if listen == "prerequest":
+                    self._item_taint = taint
             yield ev.ScriptRan(item.name, listen)
+            while self._script_refusals:
+                method, url, refusal = self._script_refusals.pop(0)
+                yield ev.RequestFailed(item.name, method, url, refusal, "secret-routing")
             self.scopes.replace_all(outcome.scopes or {})
             self._register_secrets()
             for line in outcome.console or []:
@@ -221,11 +273,15 @@ class CollectionRun:
             headers=[(str(k), str(v)) for k, v in pairs],
             body=data,
         )
-        self.router.check_request_allowed(built)
         started = time.perf_counter()
-        response = self.session.request(
-            built.method, built.url, headers=dict(built.headers), data=built.body, timeout=self._request_timeout()
-        )
+        try:
+            response = self.session.request(
+                built.method, built.url, headers=dict(built.headers), data=built.body, timeout=self._request_timeout()
+            )
+        except SecretRoutingError as exc:  # the script sees the error; the item fails too (below)
+            self._script_refusals.append((built.method, self.redactor.text(built.url), exc))
+            raise
+        self._script_responses.append(response.text)
         return {
             "code": response.status_code,
             "status": response.reason or "",
@@ -242,7 +298,9 @@ class CollectionRun:
 
     def _prepare(self, item: Item, parents: Sequence[Folder]) -> Iterator[ev.Event]:
         """Build and sign the request; yields warnings/token events; returns the BuiltRequest."""
-        built = build_request(item.request, self.scopes, base_dir=self.config.base_dir)
+        built = build_request(
+            item.request, self.scopes, base_dir=self.config.base_dir, insecure_file_read=self.config.insecure_file_read
+        )
         for warning in built.warnings:
             yield ev.WarningIssued(warning, item.name)
         auth = find_effective_auth(item, parents, self.collection)
@@ -251,11 +309,7 @@ class CollectionRun:
             settings = read_oauth2_settings(auth, self.scopes, built.unresolved)
             if settings is not None:
                 self.redactor.add(settings.client_secret)
-                self.router.register(settings.secret_variable, settings.client_secret)
-                probe = BuiltRequest(
-                    "POST", settings.token_url, body=f"client_secret={settings.client_secret}".encode()
-                )
-                self.router.check_request_allowed(probe)
+                self.egress.register(settings.secret_variable, settings.client_secret)
                 fetched = self.tokens.fetch_token(settings)
                 self.redactor.add(fetched.access_token)
                 token = fetched.access_token
@@ -283,7 +337,6 @@ class CollectionRun:
             )
         if built.unresolved:
             yield ev.VariablesUnresolved(item.name, tuple(sorted(built.unresolved)))
-        self.router.check_request_allowed(built)
         return built
 
     def _send(self, item: Item, built: BuiltRequest) -> Iterator[ev.Event]:
@@ -296,6 +349,7 @@ class CollectionRun:
             self.redactor.data(built.body_view) if built.body_view else None,
         )
         started = time.perf_counter()
+        self.egress.tainted_by = self._item_taint
         try:
             response = self.session.request(
                 built.method,
@@ -315,6 +369,9 @@ class CollectionRun:
                 f"cannot send to {self.redactor.text(built.url)!r}: not a URL requests can use ({self.redactor.text(str(exc))})"
             )
             yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), error, "error")
+            return None
+        except SecretRoutingError as exc:  # refused on the wire (o365check.transport.egress)
+            yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), exc, "secret-routing")
             return None
         except O365CheckError as exc:  # e.g. a replayed cassette with no recorded answer for this request
             yield ev.RequestFailed(
@@ -348,6 +405,8 @@ class CollectionRun:
             error = O365CheckError(f"cannot send to {self.redactor.text(built.url)!r}: {self.redactor.text(str(exc))}")
             yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), error, "error")
             return None
+        finally:
+            self.egress.tainted_by = None
         elapsed = (time.perf_counter() - started) * 1000
         text = response.content.decode(response.encoding or "utf-8", "replace")
         headers = [(k, v) for k, v in response.headers.items()]
@@ -373,6 +432,7 @@ class CollectionRun:
     def _run_item(self, item: Item, parents: Sequence[Folder]) -> Iterator[ev.Event]:
         self.scopes.scopes["local"] = {}
         self._skip_request = False
+        self._item_taint = None
         template = {
             "url": join_url_template(item.request.url),
             "method": item.request.method,
