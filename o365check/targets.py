@@ -1,6 +1,7 @@
 """Where the checks go: a real Microsoft cloud (live), the built-in sandbox tenant, or a cassette (replay).
 
-The sandbox is the default whenever no credentials are given. Either way the same URLs are used:
+The sandbox is used when asked for, or when nothing at all was given (no option, no named file, no
+variable): a source the user named is never replaced by the sandbox. Either way the same URLs are used:
 the sandbox is reached by routing the Microsoft host names to it inside our sessions. A cassette
 (``--replay``, or ``O365CHECK_CASSETTE`` so a notebook kernel replays by itself) is its own
 target: nothing is routed anywhere, the cassette answers, and the non-secret settings it was
@@ -97,7 +98,7 @@ def open_target(
     timeout: float | tuple[float, float] | None = None,
     recorder: Any = None,
 ) -> Target:
-    """Replay when a cassette answers; else sandbox when a scenario is named or no credentials are given; live otherwise.
+    """Replay when a cassette answers; else sandbox when a scenario is named or nothing was given; live otherwise.
 
     In sandbox mode the scenario's values (what its user "typed") fill whatever the user did not give.
     """
@@ -109,7 +110,8 @@ def open_target(
     if recorder is not None and recorder.replaying:
         merged = settings.merged_over(_recorded_settings(recorder))
         return Target(merged, build_session(timeout=timeout, recorder=recorder), None, recorder, owns)
-    if settings.sandbox or not settings.has_credentials:
+    # Only "nothing at all was given" falls back to the sandbox: a named file or option never does (issue 12).
+    if settings.sandbox or not settings.user_gave_settings:
         from .sandbox import Sandbox  # imported here: live runs do not need the emulator
 
         box = Sandbox(settings.sandbox or "ok")
