@@ -517,16 +517,16 @@ def _missing(name: str, s: Settings, fix: str, code: str) -> Problem:
     files = list(s.unread_keys)
     if not files:
         return Problem(where, "", "is not set", fix, code=code)
-    notes = "; ".join(f"{path}: {_unread_text(keys)}" for path, keys in s.unread_keys.items())
+    notes = "".join(f"{path}: {_unread_text(keys)}. " for path, keys in s.unread_keys.items() if keys)
     return Problem(
         where,
         "",
         f"is not set: {' nor '.join(files)} {'has' if len(files) == 1 else 'have'} no value for it",
-        f"{notes}. {fix} (o365check reads {ENV_NAMES[name]}"
+        f"{notes}{fix} (o365check reads {ENV_NAMES[name]}"
         + (f", or in a .env file also {', '.join(ENV_ALIASES[name])}" if name in ENV_ALIASES else "")
         + (f"; in a Postman environment the key {POSTMAN_KEYS[name][0]}" if name in POSTMAN_KEYS else "")
         + ")",
-        code=code,
+        code=f"{code}-from-file",
     )
 
 
