@@ -371,7 +371,8 @@ def doctor(
         target.close()
         if recorder is not None:
             recorder.close()
-    report = build_report(target.settings, steps, described)
+    report = build_report(target.settings, steps, target.label)
+    report.description = described
     if as_json:
         click.echo(redactor.text(json.dumps(report.to_dict(), indent=2)))
     else:

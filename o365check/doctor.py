@@ -92,6 +92,7 @@ class DoctorReport:
     steps: list[StepResult] = field(default_factory=list)
     advice: list[Diagnosis] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)  # field -> where its value came from
+    description: str = ""  # the first line of the human output: what answered, and why that target
 
     @property
     def ok(self) -> bool:
@@ -115,6 +116,7 @@ class DoctorReport:
             "ok": self.ok,
             "exit_code": self.exit_code,
             "target": self.target,
+            "target_description": self.description or self.target,
             "settings": self.settings,
             "sources": self.sources,
             "steps": [s.to_dict() for s in self.steps],
@@ -360,7 +362,7 @@ def _with_source(settings: Settings, label: str, name: str, value: str) -> str:
         name = "certificate_path"
     if label == "Recipient" and not settings.recipient:
         return f"{value} (the sender itself: no recipient given)"
-    if name == "cloud" and name not in settings.sources:
+    if name == "cloud" and settings.sources.get(name, "default") == "default":
         return f"{value} (default)"
     where = settings.sources.get(name, "")
     return f"{value} (from {where})" if where else value

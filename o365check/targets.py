@@ -88,6 +88,8 @@ def _describe(recorder: Any, target: Target) -> None:
     metadata["sources"] = {
         k: settings.source_of(k) for k in (*_RECORDED_FIELDS, "client_secret") if k in settings.sources
     }
+    if "cloud" not in settings.sources:  # the default cloud replays as the default, not as "recorded in"
+        metadata["sources"]["cloud"] = "default"
     recorder.describe_recording(metadata)
 
 

@@ -13,7 +13,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .claims import ClaimCheck, check_claims, read_unverified_claims
@@ -119,7 +119,7 @@ def decode_token(token: str) -> DecodedToken:
 def describe_value(name: str, value: Any, now: float) -> str:
     """A claim's value for people: times as UTC dates with how far away they are, lists joined."""
     if name in _TIMES and isinstance(value, (int, float)):
-        when = datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        when = datetime.fromtimestamp(value, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         delta = int(value - now)
         ago = f"in {_span(delta)}" if delta >= 0 else f"{_span(-delta)} ago"
         return f"{when} ({ago})" if name != "xms_tcdt" else when
@@ -145,31 +145,46 @@ def verdicts(claims: dict[str, Any], settings: Settings, *, now: float | None = 
         if check.claim in given and not given[check.claim]:
             option = "--tenant-id" if check.claim == "tid" else "--client-id"
             shown.append(
-                ClaimCheck(check.claim, True, f"not compared: give {option} (or --env-file) to compare", check.actual, "", "info")
+                ClaimCheck(
+                    check.claim,
+                    True,
+                    f"not compared: give {option} (or --env-file) to compare",
+                    check.actual,
+                    "",
+                    "info",
+                )
             )
         else:
             shown.append(check)
     return shown
 
 
-def sendmail_verdict(claims: dict[str, Any], *, now: float | None = None, cloud_audience: str = "") -> tuple[bool, list[str]]:
+def sendmail_verdict(
+    claims: dict[str, Any], *, now: float | None = None, cloud_audience: str = ""
+) -> tuple[bool, list[str]]:
     """(can it call sendMail?, the sentences saying what it can and cannot do)."""
     now = time.time() if now is None else now
     roles = [str(r) for r in claims.get("roles") or []]
     user_token = "scp" in claims or claims.get("idtyp") == "user"
     aud = str(claims.get("aud", ""))
     expired = isinstance(claims.get("exp"), (int, float)) and claims["exp"] <= now
-    graph = aud.rstrip("/") in {a for a in (cloud_audience, "https://graph.microsoft.com") if a} or aud.startswith(
-        "00000003-0000-0000-c000-000000000000"
-    ) or "graph" in aud
+    graph = (
+        aud.rstrip("/") in {a for a in (cloud_audience, "https://graph.microsoft.com") if a}
+        or aud.startswith("00000003-0000-0000-c000-000000000000")
+        or "graph" in aud
+    )
     lines: list[str] = []
     can = True
     if not graph:
         can = False
-        lines.append(f"Cannot call Graph: its audience is {aud or '(none)'}, so Graph answers 401 InvalidAuthenticationToken (invalid audience).")
+        lines.append(
+            f"Cannot call Graph: its audience is {aud or '(none)'}, so Graph answers 401 InvalidAuthenticationToken (invalid audience)."
+        )
     if expired:
         can = False
-        lines.append("Cannot be used any more: it has expired; Graph answers 401 InvalidAuthenticationToken. Get a new one.")
+        lines.append(
+            "Cannot be used any more: it has expired; Graph answers 401 InvalidAuthenticationToken. Get a new one."
+        )
     if user_token:
         scopes = str(claims.get("scp", ""))
         lines.append(
