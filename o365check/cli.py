@@ -162,6 +162,11 @@ def settings_options(command: Callable[..., Any] | None = None, *, fields: tuple
                 kwargs["settings"] = None
             else:
                 kwargs["settings"] = _load_settings(given)
+                empty = kwargs["settings"].empty_secret_problem()
+                if "client_secret" not in fields and empty is not None and not kwargs["settings"].sandbox:
+                    from .errors import SettingsError
+
+                    raise SettingsError([empty])
             return command(*args, **kwargs)
 
         return wrapper
@@ -294,8 +299,10 @@ def _echo_step(step: Any, redactor: Any) -> None:
     out = [f"{_style(f'[{mark}]', fg=colour, bold=True)} {step.name:<14} {step.title}", f"{'':21}{step.summary}"]
     if step.status == "passed":  # a failure's facts are in its diagnosis (ids included)
         out += [f"{'':21}{key}: {value}" for key, value in step.details if value]
+    # A failed step's further findings are errors too ("Also:"); a passed step's are warnings.
+    label = "Also: " if step.status == "failed" else "Warning: "
     for warning in step.warnings:
-        out.append(_indent(_style("Warning: ", fg="yellow", bold=True) + format_diagnosis(warning), 21))
+        out.append(_indent(_style(label, fg="yellow", bold=True) + format_diagnosis(warning), 21))
     if step.diagnosis is not None:
         out.append("")
         out.append(_indent(_style("Why: ", fg="red", bold=True) + format_diagnosis(step.diagnosis), 21))
@@ -914,6 +921,13 @@ def sandbox_outbox(url: str, as_json: bool) -> None:
 @click.option("--record", type=click.Path(dir_okay=False), help="Record every exchange to this cassette.")
 @click.option("--replay", type=click.Path(dir_okay=False), help="Replay this cassette with the network blocked.")
 @click.option("--no-color", is_flag=True, help="No colours in the console report.")
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False),
+    help="A .env file: AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, O365CHECK_SENDER become "
+    "tenant_id, client_id, client_secret, sender (--env-var wins).",
+)
+@click.option("--verbose", is_flag=True, help="Show every request and response (secrets masked) on stderr.")
 def run(collection: str, **options: Any) -> None:
     """Run a Postman collection (v2.0/v2.1) like Newman, fetching OAuth 2.0 tokens itself.
 

@@ -320,6 +320,13 @@ class Settings:
             if f.name not in _PROVENANCE_FIELDS and getattr(self, f.name) not in (None, "")
         }
 
+    def empty_secret_problem(self) -> Problem | None:
+        """The problem of a named file whose client secret is present but empty, for commands that do not
+        send it: the file is still broken, and saying so now saves a failed check later."""
+        if "client_secret" not in self.empty or self.client_secret:
+            return None
+        return _missing("client_secret", self, "", "credential-missing")
+
     @property
     def effective_recipient(self) -> str:
         """Where the test message goes: the recipient, else the sender itself (the guide's button)."""
@@ -488,22 +495,21 @@ def _nothing_read(path: str, kind: str, unread: tuple[tuple[str, str], ...], emp
         reads = ", ".join(POSTMAN_KEYS[n][0] for n in (*_NEEDED, "recipient"))
         fix = f"o365check reads the keys {reads} (or their camelCase forms). Rename the keys, or pass the right file."
     if empty:
-        fix = f"{_empty_fix(kind)} {fix}"
+        fix = f"{empty_value_fix(kind)} {fix}"
         why = f"gives no value: {', '.join(empty.values())} {'is' if len(empty) == 1 else 'are'} empty; {_unread_text(unread)}"
     else:
         why = f"gives none of the settings: {_unread_text(unread)}"
     return Problem(path, "", why, fix, code="env-file-unused")
 
 
-def _empty_fix(kind: str) -> str:
+def empty_value_fix(kind: str, instead: str = "set AZURE_CLIENT_SECRET (or pass --client-secret)") -> str:
     if kind == "postman":
         # Postman keeps what you type as a variable's "current value" on your machine and exports only the
         # "initial value" column, so a secret typed in the app arrives empty in the exported file.
         return (
             "Postman exports an environment's initial values, not the current values you typed in the app, so a "
             "secret entered only as a current value arrives empty. Copy it into the Initial value column before "
-            "exporting (it is then shared with your workspace), or leave it out of the file and set "
-            "AZURE_CLIENT_SECRET (or pass --client-secret) instead."
+            f"exporting (it is then shared with your workspace), or leave it out of the file and {instead} instead."
         )
     return "Put the value after the = sign (NAME=value), or remove the line and set the environment variable."
 
@@ -513,7 +519,7 @@ def _missing(name: str, s: Settings, fix: str, code: str) -> Problem:
     where = s.source_of(name)
     if name in s.empty:
         kind = "postman" if "'" in s.empty[name] else "env"
-        return Problem(s.empty[name], "", "is empty", _empty_fix(kind), code=f"{code}-empty")
+        return Problem(s.empty[name], "", "is empty", empty_value_fix(kind), code=f"{code}-empty")
     files = list(s.unread_keys)
     if not files:
         return Problem(where, "", "is not set", fix, code=code)
