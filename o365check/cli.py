@@ -474,8 +474,13 @@ def token(ctx: click.Context, settings: Any, postman: bool, as_json: bool, verbo
     sys.exit(0 if all(c.passed for c in checks) else 1)
 
 
-def _echo_checks(checks: list[Any], settings: Any, redactor: Any) -> None:
-    """Each claim with its verdict; a failed one with its diagnosis (why, and what to do)."""
+def _echo_checks(checks: list[Any], settings: Any, redactor: Any, *, decoding: bool = False) -> None:
+    """Each claim with its verdict; a failed one with its diagnosis (why, and what to do).
+
+    ``decoding``: the user is already in `token decode`, so the fix pointing there is left out.
+    """
+    from dataclasses import replace
+
     from .diagnosis import DiagnosisContext, diagnose, format_diagnosis
 
     context = DiagnosisContext(settings.tenant_id, settings.client_id, settings.sender, settings.cloud)
@@ -487,7 +492,10 @@ def _echo_checks(checks: list[Any], settings: Any, redactor: Any) -> None:
             line += f" ({'expected ' if status == 'failed' else ''}{check.expected})"
         click.echo(redactor.text(line))
         if status == "failed" and check.code:
-            why = _style("Why: ", fg="red", bold=True) + format_diagnosis(diagnose(check.code, context))
+            diagnosis = diagnose(check.code, context)
+            if decoding:
+                diagnosis = replace(diagnosis, fixes=tuple(f for f in diagnosis.fixes if "token decode" not in f))
+            why = _style("Why: ", fg="red", bold=True) + format_diagnosis(diagnosis)
             click.echo(redactor.text(_indent(why, 7)))
 
 
@@ -570,7 +578,7 @@ def token_decode(token_text: str | None, token_file: str | None, settings: Any, 
         }
         click.echo(json.dumps(document, indent=2, default=str))
         sys.exit(0 if can and not failed else 1)
-    signature = "a signature" if decoded.signature_length else "no signature"
+    signature = "with a signature" if decoded.signature_length else "without a signature"
     click.echo(
         f"o365check token decode: token from {origin} ({len(jwt)} characters, {signature}); not verified "
         "(Graph tokens cannot be verified by clients) and not shown."
@@ -589,7 +597,7 @@ def token_decode(token_text: str | None, token_file: str | None, settings: Any, 
     click.echo(
         "\nVerdict" + (f" (compared with {compared})" if compared else " (no tenant or client ID given to compare)")
     )
-    _echo_checks(checks, settings, Redactor([jwt]))
+    _echo_checks(checks, settings, Redactor([jwt]), decoding=True)
     click.echo("\nFor sendMail")
     for sentence in sentences:
         click.echo(f"  - {sentence}")

@@ -199,10 +199,13 @@ def sendmail_verdict(
         )
     else:
         can = False
+        # Reference §4.3: no roles at all -> 401 NoPermissionsInAccessToken; roles without Mail.Send -> 403.
+        answer = "403 ErrorAccessDenied" if roles else "401 NoPermissionsInAccessToken"
         lines.append(
             "It cannot send mail: no Mail.Send in roles"
             + (f" (it has {', '.join(roles)})" if roles else " (no roles at all: admin consent was not granted)")
-            + ". Graph answers 403 ErrorAccessDenied. Grant Mail.Send as an Application permission with admin consent, then get a new token."
+            + f". Graph answers {answer}. Grant Mail.Send as an Application permission with admin consent, "
+            "then get a new token."
         )
     lines.append(
         "What a token cannot tell: whether the mailbox exists, is licensed for Exchange Online, or is inside an "

@@ -8,7 +8,6 @@ chain is shown whole even when an earlier hop was not hooked.
 
 from __future__ import annotations
 
-import json
 import weakref
 from typing import Any, TextIO
 
@@ -21,7 +20,8 @@ __all__ = ["BODY_LIMIT", "attach_verbose", "format_exchange"]
 BODY_LIMIT = 8000  # characters of a body shown; the rest is counted, not printed
 
 
-def _body_text(body: Any, content_type: str) -> str:
+def _body_text(body: Any) -> str:
+    """The body as it went over the wire (not re-formatted), cut at BODY_LIMIT characters."""
     if body is None or body == b"" or body == "":
         return ""
     if isinstance(body, bytes):
@@ -30,11 +30,6 @@ def _body_text(body: Any, content_type: str) -> str:
         text = body
     else:  # a generator or file: requests streams it; we cannot show it without consuming it
         return f"({type(body).__name__} body, not shown)"
-    if "json" in content_type:
-        try:
-            text = json.dumps(json.loads(text), indent=2)
-        except ValueError:
-            pass
     if len(text) > BODY_LIMIT:
         text = text[:BODY_LIMIT] + f"\n... ({len(text) - BODY_LIMIT} more characters)"
     return text
@@ -50,7 +45,7 @@ def format_exchange(response: requests.Response, redactor: Redactor) -> str:
     request = response.request
     lines = [f"> {request.method} {redactor.text(str(request.url))}"]
     lines += _headers(request.headers, redactor)
-    sent = _body_text(request.body, str(request.headers.get("Content-Type", "")))
+    sent = _body_text(request.body)
     if sent:
         lines += ["", *("  " + line for line in redactor.text(sent).splitlines())]
     elapsed = getattr(response, "elapsed", None)
@@ -58,7 +53,7 @@ def format_exchange(response: requests.Response, redactor: Redactor) -> str:
     lines.append(f"< {response.status_code} {response.reason or ''}{took}".rstrip())
     lines += _headers(response.headers, redactor)
     try:
-        received = _body_text(response.content, str(response.headers.get("Content-Type", "")))
+        received = _body_text(response.content)
     except RuntimeError:  # a streamed body already consumed
         received = "(streamed body, not shown)"
     if received:

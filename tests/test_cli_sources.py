@@ -21,7 +21,19 @@ COLLECTION = ROOT / "collections" / "office365-sendmail.postman_collection.json"
 TENANT = "8c7e6f0a-3b1d-4c2e-9f5a-1d2e3f4a5b6c"
 CLIENT = "4f1c2b3a-9d8e-4a7b-8c6d-5e4f3a2b1c0d"
 CANARY = "CANARY~Secret.Value_0123456789abcdefXYZ"
-CLEAN_ENV = dict.fromkeys(("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "O365CHECK_SENDER", "O365CHECK_RECIPIENT", "O365CHECK_CLOUD", "O365CHECK_SANDBOX", "O365CHECK_CASSETTE"))
+CLEAN_ENV = dict.fromkeys(
+    (
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+        "O365CHECK_SENDER",
+        "O365CHECK_RECIPIENT",
+        "O365CHECK_CLOUD",
+        "O365CHECK_SANDBOX",
+        "O365CHECK_CASSETTE",
+    )
+)
 
 
 def invoke(*args, env=None, input=None):
@@ -374,7 +386,7 @@ def test_verbose_shows_each_exchange_masked(command):
         command[0] == "token"
     )
     assert "client_secret=********" in err and "Authorization: Bearer ********" in err or command[0] == "token"
-    assert '"access_token": "********"' in err
+    assert '"access_token":"********"' in err
     assert _sandbox_secret() not in result.output and "eyJ" not in result.output
 
 
