@@ -35,12 +35,13 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except O365CheckError as exc:
             redactor = ctx.meta.get("o365check.redactor")
-            _echo_error(exc, redactor)
+            _echo_error(exc, redactor, ctx.meta.get("o365check.settings"))
             ctx.exit(exc.exit_code)
 
 
-def _echo_error(exc: Exception, redactor: Any = None) -> None:
-    from .diagnosis import diagnose, format_diagnosis
+def _echo_error(exc: Exception, redactor: Any = None, settings: Any = None) -> None:
+    """The error, then its diagnosis filled with the user's values (the settings in use, if known)."""
+    from .diagnosis import DiagnosisContext, diagnose, format_diagnosis
     from .errors import SettingsError
     from .redact import Redactor
 
@@ -48,7 +49,12 @@ def _echo_error(exc: Exception, redactor: Any = None) -> None:
     click.echo(redactor.text(_style("Error: ", fg="red", bold=True) + str(exc)), err=True)
     if isinstance(exc, SettingsError):  # its message already lists every field, value and fix
         return
-    diagnosis = diagnose(exc)
+    context = (
+        DiagnosisContext(settings.tenant_id, settings.client_id, settings.sender, settings.cloud)
+        if settings is not None
+        else None
+    )
+    diagnosis = diagnose(exc, context)
     if diagnosis is not None and diagnosis.title:
         click.echo(redactor.text(_indent(format_diagnosis(diagnosis), 2)), err=True)
 
@@ -190,6 +196,7 @@ def _load_settings(given: dict[str, Any]) -> Any:
     settings = settings.with_values(**{k: v for k, v in given.items() if v}, sandbox=sandbox)
     ctx = click.get_current_context()
     ctx.meta["o365check.redactor"] = settings.redactor()
+    ctx.meta["o365check.settings"] = settings
     _configure_logging(ctx, settings.redactor())
     return settings
 
@@ -443,10 +450,11 @@ def token(ctx: click.Context, settings: Any, postman: bool, as_json: bool, verbo
     from .targets import open_target
 
     target = open_target(settings)
+    click.get_current_context().meta["o365check.settings"] = target.settings
     described = target_description(target, settings)
     if not as_json:
         click.echo(f"o365check token: {described}")
-    target.settings.validate()
+    _echo_warnings(target.settings.validate(), quiet=as_json)
     _verbose_to_stderr(target, verbose)
     with target.session:
         got = (request_token_like_postman if postman else acquire_app_token)(target.settings, target.session)
@@ -472,6 +480,14 @@ def token(ctx: click.Context, settings: Any, postman: bool, as_json: bool, verbo
         )
         _echo_checks(checks, target.settings, redactor)
     sys.exit(0 if all(c.passed for c in checks) else 1)
+
+
+def _echo_warnings(warnings: list[Any], *, quiet: bool = False) -> None:
+    """Settings warnings (a GUID-shaped secret...) before the request they may explain: [WARN], not silence."""
+    for warning in [] if quiet else warnings:
+        mark = _style("[WARN]", fg="yellow", bold=True)
+        click.echo(f"{mark} {warning.field} {warning.message}" + (f": {warning.value}" if warning.value else ""))
+        click.echo(f"       {warning.fix}")
 
 
 def _echo_checks(checks: list[Any], settings: Any, redactor: Any, *, decoding: bool = False) -> None:
@@ -628,8 +644,9 @@ def send(settings: Any, max_wait: float, verbose: bool) -> None:
     from .targets import open_target
 
     target = open_target(settings)
+    click.get_current_context().meta["o365check.settings"] = target.settings
     click.echo(f"o365check send: {target_description(target, settings)}")
-    target.settings.validate()
+    _echo_warnings(target.settings.validate())
     _verbose_to_stderr(target, verbose)
     waits = _WaitLine()
     with target.session:

@@ -61,7 +61,10 @@ _COPY_TENANT = "Entra admin center > Overview: copy 'Tenant ID' (a GUID) into AZ
 _COPY_CLIENT = (
     "Entra admin center > App registrations > {app} > Overview: copy 'Application (client) ID' into AZURE_CLIENT_ID."
 )
-_DECODE = "To see every claim of a token with its meaning, paste it into: o365check token decode"
+_DECODE = (
+    "To read a token your app got, claim by claim with a verdict, paste it into: o365check token decode "
+    "(o365check token gets a fresh one and checks it)"
+)
 _BACK_OFF = (
     "Wait, then retry with exponential back-off (1 s, 2 s, 4 s...) and honour Retry-After when given.",
     "Cache the token (MSAL does) instead of requesting a new one per message.",
@@ -409,7 +412,8 @@ GRAPH: dict[str, Entry] = {
         "refuses the app for this mailbox (RBAC for Applications scope, or a grant still propagating).",
         (
             "{permissions_hint}",
-            "Get a new token and check its roles contain Mail.Send: paste it into o365check token decode.",
+            "Get a new token and check that its roles contain Mail.Send: o365check token (or paste a token your app "
+            "got into o365check token decode).",
             "If RBAC for Applications is used: {scoping_verify}; grants take 30 minutes to 2 hours.",
         ),
         G_ERR,
@@ -662,8 +666,8 @@ FINDINGS: dict[str, Entry] = {
         G_SEND,
     ),
     "sender-invalid": Entry(
-        "The sender is not an e-mail address or object ID",
-        "The sender must be a user principal name (name@domain) or a user object ID.",
+        "The sender is not an e-mail address",
+        "The sender must be the mailbox's user principal name or primary SMTP address (name@domain).",
         ("Set O365CHECK_SENDER to the sender's user principal name.",),
         G_SEND,
     ),
@@ -757,7 +761,7 @@ FINDINGS: dict[str, Entry] = {
     "throttled-wait-exceeded": Entry(
         "Throttled for longer than o365check will wait",
         "Graph asked to wait (Retry-After) longer than the configured maximum wait.",
-        ("Run the check again later, or allow a longer wait.",),
+        ("Run the check again later, or pass a longer --max-wait (in seconds) to wait it out.",),
         G_THR,
     ),
     "service-unreachable": Entry(

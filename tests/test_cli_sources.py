@@ -256,35 +256,10 @@ def _command_tree():
 
 
 # Words that follow "o365check" in prose ("o365check did not wait"), never command names.
-_PROSE = {
-    "did",
-    "does",
-    "has",
-    "is",
-    "will",
-    "stops",
-    "reads",
-    "never",
-    "only",
-    "can",
-    "cannot",
-    "uses",
-    "sends",
-    "checks",
-    "gives",
-    "shows",
-    "hit",
-    "knows",
-    "tries",
-    "rather",
-    "waits",
-    "was",
-    "and",
-    "or",
-    "itself",
-    "import",
-    "version",
-}
+_PROSE = set(
+    "did does has is will stops reads never only can cannot uses sends checks gives shows hit knows tries rather "
+    "waits was and or itself import version also".split()
+)
 
 
 def _named_commands(text):

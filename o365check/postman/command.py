@@ -181,7 +181,8 @@ def _empty_secrets(collection: Any, environment: VariableFile | None, given: set
 
 def _target_description(options: RunOptions, recorder: Any) -> str:
     if recorder is not None and recorder.replaying:
-        return f"replaying {options.replay} (network blocked)"
+        recorded = recorder.metadata.get("target") or "an unnamed target"
+        return f"replaying {options.replay} (network blocked; recorded against {recorded})"
     if options.sandbox:
         return (
             f"SANDBOX sandbox scenario {options.sandbox!r}: the built-in sandbox answers for the Microsoft hosts, "
