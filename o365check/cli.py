@@ -194,6 +194,12 @@ def _load_settings(given: dict[str, Any]) -> Any:
     if sandbox is not None:
         _check_scenario(sandbox)
     settings = settings.with_values(**{k: v for k, v in given.items() if v}, sandbox=sandbox)
+    if sandbox is None and settings.sandbox and settings.named:
+        # The shell asks for the sandbox, the command line names something else: never pick silently.
+        raise click.UsageError(
+            f"{settings.source_of('sandbox')} asks for the sandbox ({settings.sandbox!r}) but you named "
+            f"{', '.join(settings.named)}: unset O365CHECK_SANDBOX to use them, or pass --sandbox to use the sandbox"
+        )
     ctx = click.get_current_context()
     ctx.meta["o365check.redactor"] = settings.redactor()
     ctx.meta["o365check.settings"] = settings

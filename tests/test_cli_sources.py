@@ -151,6 +151,13 @@ def test_a_named_source_is_never_replaced_by_the_sandbox(tmp_path, monkeypatch):
         assert "SANDBOX" in out.splitlines()[0], (command, out.splitlines()[0])
 
 
+def test_a_sandbox_asked_for_only_by_the_shell_does_not_override_a_named_source(files):
+    result = invoke("doctor", "--tenant-id", TENANT, env={"O365CHECK_SANDBOX": "ok"})
+    assert result.exit_code == 2 and "environment variable O365CHECK_SANDBOX asks for the sandbox" in result.output
+    assert "--tenant-id" in result.output and "o365check doctor: SANDBOX" not in result.output
+    assert invoke("doctor", env={"O365CHECK_SANDBOX": "ok"}).output.startswith("o365check doctor: SANDBOX")
+
+
 @pytest.mark.parametrize(
     ("value", "code", "words"),
     [
