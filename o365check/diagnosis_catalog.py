@@ -432,7 +432,10 @@ GRAPH: dict[str, Entry] = {
         "The sender mailbox does not exist",
         "'{sender}' is not a user in tenant '{tenant}': a typo, an alias whose primary address is on another "
         "domain, or an external address.",
-        ("Use the mailbox's user principal name or object ID (Microsoft 365 admin center > Users > Active users).",),
+        (
+            "Check the spelling, then use the mailbox's user principal name as shown in Microsoft 365 admin center > "
+            "Users > Active users (or > Teams & groups > Shared mailboxes).",
+        ),
         G_SEND,
     ),
     "ResourceNotFound": Entry(
