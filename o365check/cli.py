@@ -434,7 +434,7 @@ def _recorder(record: str | None, replay: str | None, settings: Any) -> Any:
 
 # ---------------------------------------------------------------------------- token / send / consent-url
 @main.group(invoke_without_command=True)
-@settings_options
+@settings_options(fields=("tenant_id", "client_id", "client_secret", "certificate_path", "cloud"))
 @click.option(
     "--postman", is_flag=True, help="Send the token request exactly as the guide's Postman test does (no MSAL)."
 )
@@ -460,7 +460,7 @@ def token(ctx: click.Context, settings: Any, postman: bool, as_json: bool, verbo
     described = target_description(target, settings)
     if not as_json:
         click.echo(f"o365check token: {described}")
-    _echo_warnings(target.settings.validate(), quiet=as_json)
+    _echo_warnings(_validate_token_settings(target.settings), quiet=as_json)
     _verbose_to_stderr(target, verbose)
     with target.session:
         got = (request_token_like_postman if postman else acquire_app_token)(target.settings, target.session)
@@ -486,6 +486,16 @@ def token(ctx: click.Context, settings: Any, postman: bool, as_json: bool, verbo
         )
         _echo_checks(checks, target.settings, redactor)
     sys.exit(0 if all(c.passed for c in checks) else 1)
+
+
+def _validate_token_settings(settings: Any) -> list[Any]:
+    """What a token request needs (not the sender or recipient): raise on errors, return the warnings."""
+    from .errors import SettingsError
+
+    found = [p for p in settings.problems() if not p.code.startswith(("sender", "recipient"))]
+    if any(p.severity == "error" for p in found):
+        raise SettingsError(found)
+    return found
 
 
 def _echo_warnings(warnings: list[Any], *, quiet: bool = False) -> None:

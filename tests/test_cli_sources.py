@@ -310,6 +310,10 @@ def test_commands_take_the_same_sources_and_only_the_options_that_apply():
     consent_help = invoke("consent-url", "--help").output
     assert "--client-secret" not in consent_help and "--to " not in consent_help and "--sender" not in consent_help
     assert invoke("consent-url", "--client-secret", "x").exit_code == 2
+    token_help = invoke("token", "--help").output
+    assert "--to " not in token_help and "--sender" not in token_help and "--client-secret" in token_help
+    decode_help = invoke("token", "decode", "--help").output
+    assert "--client-secret" not in decode_help and "--tenant-id" in decode_help
     result = invoke("consent-url", "--sandbox")
     box = Sandbox("ok")
     assert result.exit_code == 0 and box.credentials["tenant_id"] in result.stdout
