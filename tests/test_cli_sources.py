@@ -426,3 +426,20 @@ def _token_error(code):
     return TokenError.from_response(
         {"error": "unauthorized_client", "error_description": f"AADSTS{code}: Application not found"}, 400
     )
+
+
+def test_an_empty_postman_secret_is_filled_by_the_shell_and_aliases_are_not_read_from_it(files, monkeypatch):
+    import click
+
+    from o365check.cli import _load_settings
+
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", CANARY)
+    monkeypatch.setenv("TENANT_ID", "ignored.example")
+    given = dict.fromkeys(("tenant_id", "client_id", "client_secret", "certificate_path", "sender", "recipient"))
+    given.update(cloud=None, env_file=None, postman_environment=str(files["empty"]), sandbox=None)
+    with click.Context(main):
+        settings = _load_settings(given)
+    assert settings.client_secret.reveal() == CANARY and settings.empty == {}
+    assert settings.source_of("tenant_id") == f"'tenant_id' in {files['empty']}"
+    assert settings.problems() == []
+    assert Settings.from_env({"TENANT_ID": TENANT}).tenant_id == ""
