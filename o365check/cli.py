@@ -71,7 +71,8 @@ def _indent(text: str, spaces: int) -> str:
 def main(ctx: click.Context, debug: bool) -> None:
     """Check an Entra ID app that sends mail through Microsoft Graph (client credentials).
 
-    With no credentials, everything runs against the built-in sandbox tenant.
+    With nothing given (no option, no --env-file/-e, no AZURE_* variable) or with --sandbox, everything runs
+    against the built-in sandbox tenant, and every command says so on its first line.
 
     \b
     Examples:
