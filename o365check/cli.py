@@ -195,7 +195,8 @@ def _load_settings(given: dict[str, Any]) -> Any:
     if sandbox is not None:
         _check_scenario(sandbox)
     settings = settings.with_values(**{k: v for k, v in given.items() if v}, sandbox=sandbox)
-    if sandbox is None and settings.sandbox and settings.named:
+    from_shell = settings.source_of("sandbox").startswith("environment variable")
+    if sandbox is None and settings.sandbox and settings.named and from_shell:
         # The shell asks for the sandbox, the command line names something else: never pick silently.
         raise click.UsageError(
             f"{settings.source_of('sandbox')} asks for the sandbox ({settings.sandbox!r}) but you named "
