@@ -293,7 +293,7 @@ FINDING_TITLES = [
     ("secret-has-whitespace", "The client secret has spaces or line breaks around it"),
     ("certificate-unreadable", "The certificate file cannot be used"),
     ("sender-missing", "The sender mailbox is missing"),
-    ("sender-invalid", "The sender is not an e-mail address or object ID"),
+    ("sender-invalid", "The sender is not an e-mail address"),
     ("recipient-invalid", "The test recipient is not a valid e-mail address"),
     ("cloud-unknown", "The cloud name is not known"),
     ("claims-unreadable", "The access token could not be decoded"),
