@@ -289,7 +289,8 @@ def run_doctor(
             StepResult(
                 name,
                 "passed",
-                f"{got.token_type} token, expires in {got.expires_in} s ({got.token_source})",
+                f"{got.token_type} token, expires in {got.expires_in} s ({got.token_source})"
+                + (f"; after waiting {waited:g} s as Retry-After asked" if waited else ""),
                 details=(("Method", got.method), ("Token", "received (not shown)")),
                 waited=waited,
             )

@@ -443,3 +443,37 @@ def test_an_empty_postman_secret_is_filled_by_the_shell_and_aliases_are_not_read
     assert settings.source_of("tenant_id") == f"'tenant_id' in {files['empty']}"
     assert settings.problems() == []
     assert Settings.from_env({"TENANT_ID": TENANT}).tenant_id == ""
+
+
+def test_what_was_waited_and_what_came_after_when_the_wait_pays_off():
+    from o365check.doctor import run_doctor
+    from o365check.http import build_session
+    from o365check.sandbox.faults import Faults
+
+    now = [1_795_000_000.0]  # the sandbox keeps Retry-After windows on this clock
+    box = Sandbox(
+        "ok",
+        faults=Faults(host_rates={"graph.microsoft.com": 1.0}, statuses=(429,), retry_after=2, seed=1),
+        clock=lambda: now[0],
+    )
+    heard, slept = [], []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+        box.app.injector.faults = Faults()  # the service recovers while we wait
+
+    settings = Settings._build(dict(box.credentials), {})
+    steps = list(
+        run_doctor(
+            settings,
+            build_session(sandbox=box),
+            sandbox=box,
+            sleep=sleep,
+            waiting=lambda s, why: heard.append((s, why)),
+        )
+    )
+    send = steps[-1]
+    assert send.status == "passed" and slept == [2], send.summary
+    assert heard == [(2, "Graph answered 429 TooManyRequests and asked to wait (Retry-After)")]
+    assert "after waiting 2 s as Retry-After asked" in send.summary
