@@ -314,13 +314,14 @@ def _echo_step(step: Any, redactor: Any) -> None:
     out = [f"{_style(f'[{mark}]', fg=colour, bold=True)} {step.name:<14} {step.title}", f"{'':21}{step.summary}"]
     if step.status == "passed":  # a failure's facts are in its diagnosis (ids included)
         out += [f"{'':21}{key}: {value}" for key, value in step.details if value]
-    # A failed step's further findings are errors too ("Also:"); a passed step's are warnings.
+    if step.diagnosis is not None:
+        out.append("")
+        out.append(_indent(_style("Why: ", fg="red", bold=True) + format_diagnosis(step.diagnosis), 21))
+    # A failed step's further findings are errors too ("Also:", after the first); a passed step's are warnings.
     label = "Also: " if step.status == "failed" else "Warning: "
     for warning in step.warnings:
         out.append(_indent(_style(label, fg="yellow", bold=True) + format_diagnosis(warning), 21))
     if step.diagnosis is not None:
-        out.append("")
-        out.append(_indent(_style("Why: ", fg="red", bold=True) + format_diagnosis(step.diagnosis), 21))
         out.append("")
     click.echo(redactor.text("\n".join(out)))
 

@@ -495,8 +495,9 @@ def _nothing_read(path: str, kind: str, unread: tuple[tuple[str, str], ...], emp
         reads = ", ".join(POSTMAN_KEYS[n][0] for n in (*_NEEDED, "recipient"))
         fix = f"o365check reads the keys {reads} (or their camelCase forms). Rename the keys, or pass the right file."
     if empty:
-        fix = f"{empty_value_fix(kind)} {fix}"
-        why = f"gives no value: {', '.join(empty.values())} {'is' if len(empty) == 1 else 'are'} empty; {_unread_text(unread)}"
+        fix = f"{empty_value_fix(kind)} {fix}" if unread else empty_value_fix(kind)
+        why = f"gives no value: {', '.join(empty.values())} {'is' if len(empty) == 1 else 'are'} empty"
+        why += f"; {_unread_text(unread)}" if unread else ""
     else:
         why = f"gives none of the settings: {_unread_text(unread)}"
     return Problem(path, "", why, fix, code="env-file-unused")
