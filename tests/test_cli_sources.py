@@ -477,3 +477,24 @@ def test_what_was_waited_and_what_came_after_when_the_wait_pays_off():
     assert send.status == "passed" and slept == [2], send.summary
     assert heard == [(2, "Graph answered 429 TooManyRequests and asked to wait (Retry-After)")]
     assert "after waiting 2 s as Retry-After asked" in send.summary
+
+
+def test_run_env_file_values_reach_the_collection_and_stay_masked(tmp_path):
+    env_file = tmp_path / "c.env"
+    env_file.write_text(f"AZURE_TENANT_ID={TENANT}\nAZURE_CLIENT_SECRET={CANARY}\n")
+    report = tmp_path / "r.json"
+    result = invoke(
+        "run",
+        COLLECTION,
+        "--sandbox",
+        "--env-file",
+        env_file,
+        "--verbose",
+        "-r",
+        "cli,json",
+        "--reporter-json-export",
+        report,
+    )
+    assert result.exit_code == 1  # the .env's secret replaced the scenario's: the token request is refused
+    assert "AADSTS7000215" in result.output and "client_secret=********" in result.stderr
+    assert CANARY not in result.output and CANARY not in report.read_text()
