@@ -523,7 +523,9 @@ def _missing(name: str, s: Settings, fix: str, code: str) -> Problem:
         return Problem(s.empty[name], "", "is empty", empty_value_fix(kind), code=f"{code}-empty")
     files = list(s.unread_keys)
     if not files:
-        return Problem(where, "", "is not set", fix, code=code)
+        # Values from the shell alone (say O365CHECK_SENDER) also mean "not the sandbox": say how to get it.
+        hint = "" if s.named or not s.sources else " (To try the built-in sandbox instead, pass --sandbox.)"
+        return Problem(where, "", "is not set", fix + hint, code=code)
     notes = "".join(f"{path}: {_unread_text(keys)}. " for path, keys in s.unread_keys.items() if keys)
     return Problem(
         where,
