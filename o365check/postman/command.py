@@ -67,6 +67,8 @@ class RunOptions:
     record: str | None = None
     replay: str | None = None
     no_color: bool = False
+    env_file: str | None = None  # a .env file: its AZURE_*/O365CHECK_* values become tenant_id, client_id...
+    verbose: bool = False  # every request and response, masked, on stderr (Newman's --verbose)
 
 
 def _sandbox_environment(scenario: str, base: VariableFile | None) -> tuple[Any, VariableFile]:
@@ -133,6 +135,53 @@ def _recorded_environment(recorder: Any, given: VariableFile | None) -> Variable
     return written
 
 
+def _env_file_variables(path: str) -> dict[str, str]:
+    """The settings of a .env file as the collection's variable names (tenant_id, client_id, ...).
+
+    Reading it through Settings gives the same errors as every other command: a syntax error with its
+    line, a file whose keys o365check does not read (listed, with the names it would read).
+    """
+    from ..settings import POSTMAN_KEYS, Settings
+
+    settings = Settings.from_env({}, env_file=path)
+    variables: dict[str, str] = {}
+    for name, keys in POSTMAN_KEYS.items():
+        value = getattr(settings, name, None)
+        if value:
+            variables[keys[0]] = value.reveal() if hasattr(value, "reveal") else str(value)
+    return variables
+
+
+def _empty_secrets(collection: Any, environment: VariableFile | None, given: set[str]) -> list[str]:
+    """Secret variables of ``-e`` that are empty yet used by the collection (``{{client_secret}}``)."""
+    from ..redact import is_secret_name
+
+    if environment is None:
+        return []
+    text = json.dumps(collection.source)
+    return [
+        v.key
+        for v in environment.values
+        if not v.disabled
+        and v.value in (None, "")
+        and (v.secret or is_secret_name(v.key))
+        and v.key not in given
+        and "{{" + v.key + "}}" in text
+    ]
+
+
+def _target_description(options: RunOptions, recorder: Any) -> str:
+    if recorder is not None and recorder.replaying:
+        recorded = recorder.metadata.get("target") or "an unnamed target"
+        return f"replaying {options.replay} (network blocked; recorded against {recorded})"
+    if options.sandbox:
+        return (
+            f"SANDBOX sandbox scenario {options.sandbox!r}: the built-in sandbox answers for the Microsoft hosts, "
+            "not a real tenant (asked for with --sandbox)"
+        )
+    return "live: requests go to the hosts the collection names"
+
+
 def _diagnosis_context(run: CollectionRun) -> DiagnosisContext:
     """The tenant, client and sender the collection uses, to fill the diagnosis' commands and links."""
 
@@ -197,6 +246,19 @@ def run_collection_cli(
             box, environment = _sandbox_environment(options.sandbox, environment)
         if recorder is not None and not recorder.replaying:
             _describe_recording(recorder, options, environment)
+        env_vars = _assignments(options.env_vars, "--env-var")
+        if options.env_file:
+            env_vars = {**_env_file_variables(options.env_file), **env_vars}
+        empty = [] if box is not None else _empty_secrets(collection, environment, set(env_vars))
+        if empty:
+            from ..settings import empty_value_fix
+
+            names = ", ".join(repr(k) for k in empty)
+            raise UsageError(
+                f"{names} in {options.environment} {'is' if len(empty) == 1 else 'are'} empty but the collection "
+                f"uses {'it' if len(empty) == 1 else 'them'}. "
+                + empty_value_fix("postman", f"pass --env-var {empty[0]}=... (or --env-file with AZURE_CLIENT_SECRET)")
+            )
         for source in (environment, globals_):
             for warning in source.warnings if source else []:
                 collection.warnings.append(f"{Path(source.path).name}: {warning}")
@@ -206,7 +268,7 @@ def run_collection_cli(
             iteration_data=data,
             iterations=options.iterations,
             folders=list(options.folders),
-            env_vars=_assignments(options.env_vars, "--env-var"),
+            env_vars=env_vars,
             global_vars=_assignments(options.global_vars, "--global-var"),
             bail=options.bail,
             delay_request_ms=options.delay_request,
@@ -228,6 +290,10 @@ def run_collection_cli(
                 timeout=options.timeout_request / 1000 if options.timeout_request else None,
             )
         run = CollectionRun(collection, config, session=session)
+        if options.verbose:
+            from ..verbose import attach_verbose
+
+            attach_verbose(session, run.redactor, err)
     except O365CheckError as exc:
         err.write(f"error: {exc}\n")
         return exc.exit_code
@@ -238,7 +304,13 @@ def run_collection_cli(
         if "cli" in options.reporters:
             at_terminal = bool(getattr(out, "isatty", lambda: False)())  # colour only on a terminal
             listeners.append(
-                CliReporter(out, summary, color=at_terminal and not options.no_color, context=_diagnosis_context(run))
+                CliReporter(
+                    out,
+                    summary,
+                    color=at_terminal and not options.no_color,
+                    context=_diagnosis_context(run),
+                    target=_target_description(options, recorder),
+                )
             )
         if "json" in options.reporters:
             path = options.reporter_json_export or f"newman-run-report-{Path(options.collection).stem}.json"

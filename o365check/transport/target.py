@@ -5,7 +5,7 @@ or any of the first two while recording. Decided here, once, for every command.
 ``O365CHECK_RECORD_MODE``) into a recorder; :func:`open_transport` builds the one session
 (egress rule, cassette, sandbox, network) and says which mode it is in. :func:`open_target` is
 the settings-driven front door (doctor, token, send, widgets, notebooks): the sandbox is the
-default whenever no credentials are given. ``o365check run`` uses :func:`open_transport`
+default only when nothing at all was given (a source the user named is never replaced by it). ``o365check run`` uses :func:`open_transport`
 directly: there the collection names the hosts, so live is the default.
 
 Either way the same URLs are used: the sandbox is reached by routing the Microsoft host names to it
@@ -165,6 +165,8 @@ def describe_recording(
         metadata["sources"] = {
             k: settings.source_of(k) for k in (*_RECORDED_FIELDS, "client_secret") if k in settings.sources
         }
+        if "cloud" not in settings.sources:  # the default cloud replays as the default, not as "recorded in"
+            metadata["sources"]["cloud"] = "default"
         if settings.client_secret:
             metadata["secret_stand_in"] = stand_in_secret(settings.client_secret.reveal())
     recorder.describe_recording(metadata)
@@ -188,7 +190,7 @@ def open_target(
     recorder: Any = None,
     allow_secret_to: Iterable[str] = (),
 ) -> Target:
-    """Replay when a cassette answers; else sandbox when a scenario is named or no credentials are given; live otherwise.
+    """Replay when a cassette answers; else sandbox when a scenario is named or nothing was given; live otherwise.
 
     In sandbox mode the scenario's values (what its user "typed") fill whatever the user did not give.
     """
@@ -201,7 +203,8 @@ def open_target(
             recorder=recorder, timeout=timeout, secrets=_settings_secrets(merged), allow_secret_to=allow_secret_to
         )
         return Target(merged, session, None, recorder, owns, egress)
-    scenario = settings.sandbox or (None if settings.has_credentials else "ok")
+    # Only "nothing at all was given" falls back to the sandbox: a named file or option never does (issue 12).
+    scenario = settings.sandbox or (None if settings.user_gave_settings else "ok")
     box = None
     if scenario:
         from ..sandbox import Sandbox
