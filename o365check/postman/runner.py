@@ -24,7 +24,8 @@ from . import events as ev
 from .auth import ClientCredentialsTokens, apply_auth, find_effective_auth, read_oauth2_settings
 from .model import Collection, Folder, Item, Script, VariableFile
 from .requests_builder import BuiltRequest, apply_script_changes, build_request, join_url_template, merge_headers
-from .secret_routing import is_credential_name, oauth2_secret_literals, oauth2_secret_names, script_may_read_secret
+from .secret_guard import SecretGuard
+from .secret_routing import oauth2_secret_literals, oauth2_secret_names
 from .variables import VariableScopes, variables_to_dict
 
 __all__ = ["CollectionRun", "RunConfig", "iter_run", "read_service_error"]
@@ -111,13 +112,9 @@ class CollectionRun:
         self.secret_keys |= {v.key for v in collection.variables if v.secret}
         # Classified before the first request: --secret names and the OAuth 2.0 helpers' secrets.
         self.secret_keys |= set(cfg.secret_names) | oauth2_secret_names(collection)
-        self._script_refusals: list[tuple[str, str, SecretRoutingError]] = []
-        self._item_taint: str | None = None  # a pre-request script of this item may read this secret
-        self._script_responses: list[str] = []
+        self.guard = SecretGuard(self.egress, self.redactor, self.secret_keys)  # postman/secret_guard.py
         self._register_secrets()
-        for literal in oauth2_secret_literals(collection):
-            self.redactor.add(literal)
-            self.egress.register("clientSecret", literal)
+        self.guard.register_literals("clientSecret", oauth2_secret_literals(collection))
         self._engine: Any = None
         self._engine_reason = ""
         self._iteration = 0
@@ -130,31 +127,7 @@ class CollectionRun:
             for key, value in values.items():
                 if key in self.secret_keys or is_secret_name(key):
                     self.redactor.add(None if value is None else str(value))
-                if key in self.secret_keys or is_credential_name(key):
-                    self.egress.register(key, value)
-
-    def _secret_read_by(self, source: str) -> str | None:
-        """The secret a script may read (postman/secret_routing.py), when the run has secrets at all."""
-        if not self.egress.has_secrets:
-            return None
-        names = {k for values in self.scopes.scopes.values() for k in values if k in self.secret_keys}
-        names |= {k for values in self.scopes.scopes.values() for k in values if is_credential_name(k)}
-        return script_may_read_secret(source, names)
-
-    def _register_derived(
-        self, taint: str, before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]
-    ) -> None:
-        """Values a secret-reading script stored count as derived from that secret, unless they were
-        copied from a response it received (an access token from the token endpoint, say)."""
-        for scope, values in after.items():
-            for key, value in (values or {}).items():
-                text = "" if value is None else str(value)
-                if len(text) < 8 or (before.get(scope) or {}).get(key) == value:
-                    continue
-                if any(text in body for body in self._script_responses):
-                    continue
-                self.egress.register(f"{key} (derived by a script from {taint})", text)
-                self.redactor.add(text)
+        self.guard.register_scopes(self.scopes.scopes)
 
     def _mask_headers(self, headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
         # Names too: a hostile collection may put a secret in a header's name.
@@ -198,24 +171,16 @@ class CollectionRun:
             context = ScriptContext(
                 listen=listen, info=info, request=request, response=response, scopes=self.scopes.snapshot()
             )
-            taint = self._secret_read_by(script.source)
-            before = context.scopes
-            self._script_responses = [str(response.get("body") or "")] if response else []
-            self.egress.tainted_by = taint
+            self.guard.script_starts(script.source, context.scopes, response)
             try:
                 outcome = self._engine.run(script.source, context)
             except Exception as exc:
+                self.guard.script_ended(listen, None)
                 yield ev.ScriptFailed(item.name, listen, type(exc).__name__, self.redactor.text(str(exc)))
                 continue
-            finally:
-                self.egress.tainted_by = None
-            if taint is not None:
-                self._register_derived(taint, before, outcome.scopes or {})
-                if listen == "prerequest":
-                    self._item_taint = taint
+            self.guard.script_ended(listen, outcome.scopes)
             yield ev.ScriptRan(item.name, listen)
-            while self._script_refusals:
-                method, url, refusal = self._script_refusals.pop(0)
+            for method, url, refusal in self.guard.take_refusals():  # a refused pm.sendRequest fails the item
                 yield ev.RequestFailed(item.name, method, url, refusal, "secret-routing")
             self.scopes.replace_all(outcome.scopes or {})
             self._register_secrets()
@@ -278,10 +243,10 @@ class CollectionRun:
             response = self.session.request(
                 built.method, built.url, headers=dict(built.headers), data=built.body, timeout=self._request_timeout()
             )
-        except SecretRoutingError as exc:  # the script sees the error; the item fails too (below)
-            self._script_refusals.append((built.method, self.redactor.text(built.url), exc))
+        except SecretRoutingError as exc:  # the script sees the error; the item fails too
+            self.guard.refused_script_request(built.method, self.redactor.text(built.url), exc)
             raise
-        self._script_responses.append(response.text)
+        self.guard.response_received(response.text)
         return {
             "code": response.status_code,
             "status": response.reason or "",
@@ -349,17 +314,17 @@ class CollectionRun:
             self.redactor.data(built.body_view) if built.body_view else None,
         )
         started = time.perf_counter()
-        self.egress.tainted_by = self._item_taint
         try:
-            response = self.session.request(
-                built.method,
-                built.url,
-                headers=merge_headers(built.headers),
-                data=built.body,
-                timeout=self._request_timeout(),
-                auth=self._digest,
-                allow_redirects=True,
-            )
+            with self.guard.item_request():  # held to what its pre-request scripts may have read
+                response = self.session.request(
+                    built.method,
+                    built.url,
+                    headers=merge_headers(built.headers),
+                    data=built.body,
+                    timeout=self._request_timeout(),
+                    auth=self._digest,
+                    allow_redirects=True,
+                )
         except (
             requests.exceptions.InvalidURL,
             requests.exceptions.MissingSchema,
@@ -405,8 +370,6 @@ class CollectionRun:
             error = O365CheckError(f"cannot send to {self.redactor.text(built.url)!r}: {self.redactor.text(str(exc))}")
             yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), error, "error")
             return None
-        finally:
-            self.egress.tainted_by = None
         elapsed = (time.perf_counter() - started) * 1000
         text = response.content.decode(response.encoding or "utf-8", "replace")
         headers = [(k, v) for k, v in response.headers.items()]
@@ -432,7 +395,7 @@ class CollectionRun:
     def _run_item(self, item: Item, parents: Sequence[Folder]) -> Iterator[ev.Event]:
         self.scopes.scopes["local"] = {}
         self._skip_request = False
-        self._item_taint = None
+        self.guard.item_starts()
         template = {
             "url": join_url_template(item.request.url),
             "method": item.request.method,

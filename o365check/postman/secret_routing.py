@@ -80,7 +80,13 @@ def oauth2_secret_literals(collection: Collection) -> list[str]:
 # Reading scopes only through a literal name is traceable; everything else may read any variable.
 _SCOPE_OBJECT = re.compile(r"\b(environment|globals|data|iterationData|variables|collectionVariables|_variables)\b")
 _TRACEABLE_USE = re.compile(r"""\s*\.\s*(?:(?:get|has)\s*\(\s*(['"`])([^'"`\\$]*)\1\s*\)|(?:set|unset|clear)\s*\()""")
-_DYNAMIC = re.compile(r"\b(eval|Function|globalThis|require|replaceIn)\b|\bpm\s*\[|\bthis\s*\[")
+_DYNAMIC = re.compile(
+    r"\b(eval|Function|globalThis|require|replaceIn|Reflect|_values|toObject|toJSON)\b"
+    r"|\bpm\s*\[|\bthis\s*\["
+    r"|\]\s*\("  # a call on a computed member: e["g" + "et"](name)
+    r"|\.\s*(call|apply|bind)\s*\("
+    r"""|\.\s*(?:get|has)\s*\(\s*(?!(?P<q>['"`])[^'"`\\$]*(?P=q)\s*\))"""  # get(<computed name>), on anything
+)
 
 
 def script_may_read_secret(source: str, secret_names: set[str]) -> str | None:
