@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,10 +21,11 @@ from ..http import build_session, describe_connection_error
 from ..redact import Redactor, is_secret_name
 from . import events as ev
 from .auth import ClientCredentialsTokens, apply_auth, find_effective_auth, read_oauth2_settings
+from .loading import _request as parse_request
 from .model import Collection, Folder, Item, Script, VariableFile
 from .requests_builder import BuiltRequest, apply_script_changes, build_request, join_url_template, merge_headers
 from .secret_routing import SecretRouter
-from .variables import VariableScopes, variables_to_dict
+from .variables import VariableScopes, js_string, variables_to_dict
 
 __all__ = ["CollectionRun", "RunConfig", "iter_run", "read_service_error"]
 
@@ -106,6 +107,10 @@ class CollectionRun:
         self._register_secrets()
         self._engine: Any = None
         self._engine_reason = ""
+        self._script_item: Any = None  # the item whose script is running (pm.sendRequest reports under it)
+        self._script_exchanges: list[ev.Event] = []
+        self._last_script_response: dict[str, Any] = {}
+        self._digest: Any = None
         self._iteration = 0
         self._stop_iteration = False
 
@@ -159,11 +164,15 @@ class CollectionRun:
             context = ScriptContext(
                 listen=listen, info=info, request=request, response=response, scopes=self.scopes.snapshot()
             )
+            self._script_item, self._script_exchanges = item, []
             try:
                 outcome = self._engine.run(script.source, context)
             except Exception as exc:
                 yield ev.ScriptFailed(item.name, listen, type(exc).__name__, self.redactor.text(str(exc)))
                 continue
+            finally:
+                exchanges, self._script_exchanges = self._script_exchanges, []
+            yield from exchanges  # pm.sendRequest calls, reported as requests of this item
             yield ev.ScriptRan(item.name, listen)
             self.scopes.replace_all(outcome.scopes or {})
             self._register_secrets()
@@ -191,49 +200,44 @@ class CollectionRun:
         return request
 
     def _send_script_request(self, spec: dict[str, Any]) -> dict[str, Any]:
-        """``pm.sendRequest``: the secret-routing rule applies here too."""
-        url = spec.get("url")
-        url = url.get("raw", "") if isinstance(url, dict) else str(url or "")
-        headers = spec.get("header") or spec.get("headers") or []
-        pairs = (
-            list(headers.items())
-            if isinstance(headers, dict)
-            else [
-                (h.get("key", ""), h.get("value", "")) for h in headers if isinstance(h, dict) and not h.get("disabled")
-            ]
-        )
-        body = spec.get("body")
-        data: bytes | None = None
-        if isinstance(body, dict) and body.get("mode") == "urlencoded":
-            from urllib.parse import urlencode
-
-            data = urlencode(
-                [(f.get("key", ""), f.get("value", "")) for f in body.get("urlencoded") or [] if isinstance(f, dict)]
-            ).encode()
-            pairs.append(("Content-Type", "application/x-www-form-urlencoded"))
-        elif isinstance(body, dict) and "raw" in body:
-            data = str(body.get("raw") or "").encode()
-        elif isinstance(body, str):
-            data = body.encode()
-        built = BuiltRequest(
-            method=str(spec.get("method") or "GET").upper(),
-            url=url,
-            headers=[(str(k), str(v)) for k, v in pairs],
-            body=data,
-        )
+        """``pm.sendRequest``: the definition is read like a collection's request (all body modes,
+        header forms, auth types the runner supports) and sent on the run's session; the secret-routing
+        rule applies. Variables are not resolved, as in postman-runtime (its ``httprequest`` command
+        skips resolution). The exchange is kept for ``_run_scripts`` to report as Newman does: as one
+        more request of the item (``run.stats.requests``, the CLI's request line, the JSON report)."""
+        warnings: list[str] = []
+        request = parse_request(spec, "pm.sendRequest", warnings)
+        body = request.body
+        if body is not None and (body.mode == "file" or any(f.type == "file" for f in body.fields)):
+            # postman-runtime strips files from script requests (event.command.js sanitizeFiles)
+            self._script_exchanges.append(
+                ev.ConsoleLogged(self._script_item, "warn", "uploading files from scripts is not allowed")
+            )
+            if body.mode == "file":
+                request = replace(request, body=None)
+            else:
+                request = replace(request, body=replace(body, fields=[f for f in body.fields if f.type != "file"]))
+        unresolved_scopes = VariableScopes()  # nothing to resolve against: {{x}} goes out verbatim
+        built = build_request(request, unresolved_scopes, base_dir=self.config.base_dir)
+        warnings += built.warnings
+        warnings += apply_auth(built, request.auth, unresolved_scopes)
+        for warning in warnings:
+            self._script_exchanges.append(ev.WarningIssued(warning, self._script_item))
+        digest = None
+        if request.auth is not None and request.auth.type == "digest":
+            digest = requests.auth.HTTPDigestAuth(
+                js_string(request.auth.params.get("username") or ""),
+                js_string(request.auth.params.get("password") or ""),
+            )
         self.router.check_request_allowed(built)
-        started = time.perf_counter()
-        response = self.session.request(
-            built.method, built.url, headers=dict(built.headers), data=built.body, timeout=self._request_timeout()
-        )
-        return {
-            "code": response.status_code,
-            "status": response.reason or "",
-            "headers": [{"key": k, "value": v} for k, v in response.headers.items()],
-            "body": response.text,
-            "responseTime": round((time.perf_counter() - started) * 1000),
-            "responseSize": len(response.content),
-        }
+        events: list[ev.Event] = []
+        for event in self._send(self._script_item, built, auth=digest, script_response=True):
+            events.append(event)
+        self._script_exchanges.extend(events)
+        failed = next((e for e in events if isinstance(e, ev.RequestFailed)), None)
+        if failed is not None:
+            raise failed.error
+        return self._last_script_response
 
     # -- requests --------------------------------------------------------------------------
     def _request_timeout(self) -> float | None:
@@ -286,8 +290,12 @@ class CollectionRun:
         self.router.check_request_allowed(built)
         return built
 
-    def _send(self, item: Item, built: BuiltRequest) -> Iterator[ev.Event]:
+    def _send(
+        self, item: Item, built: BuiltRequest, *, auth: Any = None, script_response: bool = False
+    ) -> Iterator[ev.Event]:
         """Send; yields RequestSent then ResponseReceived or RequestFailed; returns the script view."""
+        if not script_response:
+            auth = self._digest
         yield ev.RequestSent(
             item.name,
             built.method,
@@ -303,7 +311,7 @@ class CollectionRun:
                 headers=merge_headers(built.headers),
                 data=built.body,
                 timeout=self._request_timeout(),
-                auth=self._digest,
+                auth=auth,
                 allow_redirects=True,
             )
         except (
@@ -361,7 +369,7 @@ class CollectionRun:
             round(elapsed, 1),
             read_service_error(response.status_code, text, built.url),
         )
-        return {
+        view = {
             "code": response.status_code,
             "status": response.reason or "",
             "headers": [{"key": k, "value": v} for k, v in headers],
@@ -369,9 +377,12 @@ class CollectionRun:
             "responseTime": round(elapsed),
             "responseSize": len(response.content),
         }
+        if script_response:
+            self._last_script_response = view
+        return view
 
     def _run_item(self, item: Item, parents: Sequence[Folder]) -> Iterator[ev.Event]:
-        self.scopes.scopes["local"] = {}
+        # pm.variables.set() values live for the whole run (postman-runtime keeps state._variables)
         self._skip_request = False
         template = {
             "url": join_url_template(item.request.url),

@@ -48,6 +48,9 @@ from typing import Any
 
 import quickjs
 
+from . import libraries
+from .variables import UNDEFINED
+
 __all__ = ["ScriptContext", "ScriptEngine", "ScriptFailure", "ScriptOutcome", "ScriptTest", "SCOPE_NAMES"]
 
 SCOPE_NAMES = ("globals", "collectionVariables", "environment", "iterationData", "local")
@@ -70,20 +73,26 @@ SCRIPT_PARAMETERS = (
     "iteration",
     "setTimeout",
     "clearTimeout",
+    "setInterval",
+    "clearInterval",
+    "setImmediate",
+    "clearImmediate",
     "require",
+    "Buffer",
     "_",
     "CryptoJS",
     "tv4",
     "xml2Json",
     "cheerio",
-    "moment",
     "atob",
     "btoa",
+    "Backbone",
     "XMLHttpRequest",
     "fetch",
     "process",
 )
 _JS_FILES = ("expect.js", "pm.js")  # order matters: pm.js builds on expect.js
+_UNDEFINED_MARKER = "__o365check_undefined__"  # how pm.js passes a variable set to `undefined`
 # QuickJS names every frame's file "<input>": our library starts at this line so that pm.js can
 # tell the user's frames (below it) from its own. Keep equal to LIBRARY_FIRST_LINE in pm.js.
 _LIBRARY_FIRST_LINE = 100_000
@@ -155,6 +164,16 @@ class _ScriptStopped(Exception):
         self.out_of_memory = out_of_memory
 
 
+def _to_js(value: Any) -> Any:
+    return {_UNDEFINED_MARKER: 1} if value is UNDEFINED else value
+
+
+def _from_js(value: Any) -> Any:
+    if isinstance(value, dict) and value.get(_UNDEFINED_MARKER) == 1 and len(value) == 1:
+        return UNDEFINED
+    return value
+
+
 def _load_javascript() -> list[tuple[str, str]]:
     folder = resources.files("o365check.postman") / "js"
     return [(name, (folder / name).read_text(encoding="utf-8")) for name in _JS_FILES]
@@ -212,6 +231,10 @@ class ScriptEngine:
         # so a context is only ever used on that thread (see _context_for_this_thread).
         self._thread = threading.get_ident()
         self._compiled: dict[str, int | ScriptFailure] = {}  # source -> its function's slot in this context
+        self._loaded: set[str] = set()  # library bundles evaluated in this context
+        self._scanned: set[str] = set()  # sources whose libraries are loaded
+        bundles = libraries.available()
+        context.eval(f"__o365.setLibraryNames({json.dumps(libraries.REQUIRE_NAMES)}, {json.dumps(bool(bundles))})")
 
     def _context_for_this_thread(self) -> quickjs.Context:
         """The engine's context, remade (~5 ms) if this thread is not the one it was made on."""
@@ -244,6 +267,7 @@ class ScriptEngine:
         begin = f"__o365.args = __o365.begin({json.dumps(self._context_payload(context))});"
         failure: ScriptFailure | None = None
         try:
+            self._load_libraries(source)
             compiled = self._compile(source)
             if isinstance(compiled, ScriptFailure):
                 self._eval(f"{begin} undefined", None)
@@ -261,8 +285,20 @@ class ScriptEngine:
                 return self._outcome_without_changes(context, failure)
         return self._finish(failure, source)
 
+    def _load_libraries(self, source: str) -> None:
+        """Evaluate the bundles ``source`` uses that this context has not loaded yet (once per run)."""
+        if source in self._scanned:
+            return
+        bundles = libraries.available()
+        for name in sorted(libraries.needed_by(source) - self._loaded):
+            if name in bundles:
+                # our own code, no time limit: a big bundle takes tens of milliseconds to parse
+                self._eval(f"__o365.libs[{json.dumps(name)}] = {bundles[name].read_text(encoding='utf-8')}", None)
+                self._loaded.add(name)
+        self._scanned.add(source)
+
     def _context_payload(self, context: ScriptContext) -> dict[str, Any]:
-        scopes = {name: dict(context.scopes.get(name) or {}) for name in SCOPE_NAMES}
+        scopes = {name: {k: _to_js(v) for k, v in (context.scopes.get(name) or {}).items()} for name in SCOPE_NAMES}
         return {
             "listen": context.listen,
             "info": context.info,
@@ -277,9 +313,12 @@ class ScriptEngine:
             return self._compiled[source]
         slot = len(self._compiled)
         # The wrapper's head shares line 1 with the script, so JS line numbers are the script's.
+        # The sandbox's globals are parameters of an outer function and the script is the body of
+        # an inner one, so the script may redeclare them (`const _ = require('lodash')`), as it
+        # may redeclare a global in Postman; a parameter redeclared in the same body is a SyntaxError.
         wrapped = (
-            f"(__o365.compiled = __o365.compiled || [])[{slot}] = async function "
-            f"({', '.join(SCRIPT_PARAMETERS)}) {{{source}\n}}; undefined"
+            f"(__o365.compiled = __o365.compiled || [])[{slot}] = function "
+            f"({', '.join(SCRIPT_PARAMETERS)}) {{ return (async function () {{{source}\n}}).call(this); }}; undefined"
         )
         try:
             self._eval(wrapped, None)
@@ -374,7 +413,7 @@ class ScriptEngine:
         return ScriptOutcome(
             tests=[ScriptTest(t["name"], bool(t["passed"]), bool(t["skipped"]), t["error"]) for t in raw["tests"]],
             console=[(level, text) for level, text in raw["console"]],
-            scopes=raw["scopes"],
+            scopes={name: {k: _from_js(v) for k, v in values.items()} for name, values in raw["scopes"].items()},
             request=raw["request"],
             next_request=raw["nextRequest"],
             next_request_set=bool(raw["nextRequestSet"]),

@@ -85,6 +85,47 @@ function bundleOne(name, target) {
     });
 }
 
+function sugarMethods(code) {
+    const vm = require('vm');
+    const context = vm.createContext({});
+    const CLASSES = ['Object', 'Array', 'String', 'Number', 'Date', 'RegExp', 'Function'];
+    const snapshot = function () {
+        return vm.runInContext('(' + function (classes) {
+            var out = {};
+            classes.forEach(function (c) {
+                out[c] = Object.getOwnPropertyNames(globalThis[c]);
+                out[c + '.prototype'] = Object.getOwnPropertyNames(globalThis[c].prototype);
+            });
+            return JSON.stringify(out);
+        }.toString() + ')(' + JSON.stringify(CLASSES) + ')', context);
+    };
+    const before = JSON.parse(snapshot());
+    vm.runInContext('globalThis.__sugar = ' + code, context);
+    const after = JSON.parse(snapshot());
+    const added = { prototype: new Set(), static: {} };
+    Object.keys(after).forEach(function (k) {
+        const fresh = after[k].filter(function (n) { return before[k].indexOf(n) === -1; });
+        if (k.endsWith('.prototype')) { fresh.forEach(function (n) { added.prototype.add(n); }); }
+        else if (fresh.length) { added.static[k] = fresh.sort(); }
+    });
+    // Names other APIs scripts call all the time (lodash, moment, Math, console, pm.*) are not a
+    // sign of Sugar; the rest are (`responseBody.has()` is matched by scripts.py on its own).
+    vm.runInContext('globalThis.__lodash = ' + fs.readFileSync(path.join(out, 'lodash.js'), 'utf8'), context);
+    vm.runInContext('globalThis.__moment = ' + fs.readFileSync(path.join(out, 'moment.js'), 'utf8'), context);
+    const common = new Set(JSON.parse(vm.runInContext(
+        'JSON.stringify(Object.keys(__lodash).concat(Object.getOwnPropertyNames(__moment.prototype), ' +
+        'Object.getOwnPropertyNames(__moment), Object.getOwnPropertyNames(Math)))', context)).concat(PM_METHODS));
+    return {
+        prototype: Array.from(added.prototype).sort(),
+        distinctive: Array.from(added.prototype).filter(function (n) { return !common.has(n); }).sort(),
+        static: added.static
+    };
+}
+// methods of pm.*, console and chai that share a name with a Sugar method
+const PM_METHODS = ['add', 'all', 'clear', 'count', 'each', 'from', 'get', 'has', 'is', 'log', 'one', 'remove',
+    'reset', 'set', 'to', 'unset', 'upsert', 'format', 'clone', 'find', 'findAll', 'insert', 'reverse', 'shift',
+    'include', 'equal', 'above', 'below', 'least', 'most', 'any', 'none', 'length', 'empty'];
+
 (async function main() {
     fs.mkdirSync(out, { recursive: true });
     const names = NODE_BUILTINS.concat(Object.keys(LIBRARIES));
@@ -95,6 +136,9 @@ function bundleOne(name, target) {
     fs.writeFileSync(path.join(out, 'bundles.json'), JSON.stringify(results.map(function (r) {
         return { name: r.name, file: r.file, packages: r.packages.map(function (p) { return p.package; }).sort() };
     }), null, 1));
+    // What Sugar adds to the built-ins, so scripts.py loads it only for a script that calls one.
+    fs.writeFileSync(path.join(out, 'sugar-methods.json'), JSON.stringify(sugarMethods(
+        fs.readFileSync(path.join(out, fileName('@legacy/sugar') + '.js'), 'utf8'))));
     // One licence file for everything shipped: every package in any bundle, with its licence text.
     const seen = new Map();
     results.forEach(function (r) { r.packages.forEach(function (p) { seen.set(p.package, p.files); }); });
