@@ -55,7 +55,12 @@ __all__ = ["ScriptContext", "ScriptEngine", "ScriptFailure", "ScriptOutcome", "S
 
 SCOPE_NAMES = ("globals", "collectionVariables", "environment", "iterationData", "local")
 
-# The script's parameters, in the order pm.js `begin()` returns their values.
+# What a script sees as globals, in the order pm.js `begin()` returns their values. Newman's
+# sandbox (uniscope 2.2) makes every global a parameter of the function whose body is the script,
+# so `const _ = require('lodash')` is a SyntaxError there ("Identifier '_' has already been
+# declared"); names it does not pass that way (require, and our stubs) may be redeclared: they are
+# parameters of an outer function.
+OUTER_PARAMETERS = ("require", "XMLHttpRequest", "fetch", "process")
 SCRIPT_PARAMETERS = (
     "pm",
     "postman",
@@ -77,7 +82,6 @@ SCRIPT_PARAMETERS = (
     "clearInterval",
     "setImmediate",
     "clearImmediate",
-    "require",
     "Buffer",
     "_",
     "CryptoJS",
@@ -87,10 +91,15 @@ SCRIPT_PARAMETERS = (
     "atob",
     "btoa",
     "Backbone",
-    "XMLHttpRequest",
-    "fetch",
-    "process",
 )
+# uniscope's lib/allowed-globals.js: passed as parameters too (pm.js fills in their values)
+ALLOWED_GLOBALS = (
+    "Array ArrayBuffer Atomics BigInt BigInt64Array BigUint64Array Boolean DataView Date Error EvalError "
+    "Float32Array Float64Array Function Infinity Int16Array Int32Array Int8Array JSON Map Math NaN Number Object "
+    "Promise Proxy RangeError ReferenceError Reflect RegExp Set SharedArrayBuffer String Symbol SyntaxError "
+    "TypeError URIError Uint16Array Uint32Array Uint8Array Uint8ClampedArray WeakMap WeakSet decodeURI "
+    "decodeURIComponent encodeURI encodeURIComponent escape isFinite isNaN parseFloat parseInt undefined unescape"
+).split()
 _JS_FILES = ("expect.js", "pm.js")  # order matters: pm.js builds on expect.js
 _UNDEFINED_MARKER = "__o365check_undefined__"  # how pm.js passes a variable set to `undefined`
 # QuickJS names every frame's file "<input>": our library starts at this line so that pm.js can
@@ -235,6 +244,7 @@ class ScriptEngine:
         self._scanned: set[str] = set()  # sources whose libraries are loaded
         bundles = libraries.available()
         context.eval(f"__o365.setLibraryNames({json.dumps(libraries.REQUIRE_NAMES)}, {json.dumps(bool(bundles))})")
+        context.eval(f"__o365.setAllowedGlobals({json.dumps(ALLOWED_GLOBALS)})")
 
     def _context_for_this_thread(self) -> quickjs.Context:
         """The engine's context, remade (~5 ms) if this thread is not the one it was made on."""
@@ -313,12 +323,11 @@ class ScriptEngine:
             return self._compiled[source]
         slot = len(self._compiled)
         # The wrapper's head shares line 1 with the script, so JS line numbers are the script's.
-        # The sandbox's globals are parameters of an outer function and the script is the body of
-        # an inner one, so the script may redeclare them (`const _ = require('lodash')`), as it
-        # may redeclare a global in Postman; a parameter redeclared in the same body is a SyntaxError.
+        # Parameters: see SCRIPT_PARAMETERS (async, so top-level `await` works as in newer Postman).
         wrapped = (
-            f"(__o365.compiled = __o365.compiled || [])[{slot}] = function "
-            f"({', '.join(SCRIPT_PARAMETERS)}) {{ return (async function () {{{source}\n}}).call(this); }}; undefined"
+            f"(__o365.compiled = __o365.compiled || [])[{slot}] = function ({', '.join(OUTER_PARAMETERS)}) "
+            f"{{ return async function ({', '.join(SCRIPT_PARAMETERS + tuple(ALLOWED_GLOBALS))}) {{{source}\n}}; }}; "
+            "undefined"
         )
         try:
             self._eval(wrapped, None)

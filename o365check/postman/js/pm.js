@@ -298,6 +298,7 @@
     var libs = {};
     var LIBRARIES_MISSING = ': the script libraries are not built (run `python tools/fetch_script_libraries.py`; `make install` does)';
     var libraryNames = []; // every name require() knows, set by scripts.py
+    var allowedGlobals = []; // uniscope's allowed globals, passed to scripts as parameters
     function requireModule(name) {
         name = String(name);
         if (own(libs, name)) { return libs[name]; }
@@ -408,6 +409,8 @@
             clearTimeout: clear, clearInterval: clear, clearImmediate: clear
         };
     }
+    // Libraries log through the global console (ajv's logger); Newman does not show that output.
+    root.console = { log: function () {}, info: function () {}, warn: function () {}, error: function () {}, debug: function () {} };
     // Libraries loaded into the context (browserify's process shim, xml2js...) find timers on the
     // global object; they act on the script running at the time.
     ['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'clearImmediate'].forEach(function (name) {
@@ -539,17 +542,17 @@
         Object.keys(legacy).forEach(function (key) { legacy[key] = deprecated(key, legacy[key], warned); });
         var buffer = own(libs, 'buffer') ? libs.buffer.Buffer : unsupported('Buffer' + LIBRARIES_MISSING);
 
-        // The names and order here must match SCRIPT_PARAMETERS in scripts.py.
+        // The names and order here must match OUTER_PARAMETERS, SCRIPT_PARAMETERS, ALLOWED_GLOBALS in scripts.py.
         return [
+            requireModule, unsupported('XMLHttpRequest'), unsupported('fetch'), unsupported('process'),
             pm, legacy.postman, legacy.tests, consoleObject,
             legacy.responseBody, legacy.responseCode, legacy.responseHeaders, legacy.responseTime,
             legacy.responseCookies, legacy.request, legacy.globals, legacy.environment, legacy.data, legacy.iteration,
             timers.setTimeout, timers.clearTimeout, timers.setInterval, timers.clearInterval,
-            timers.setImmediate, timers.clearImmediate, requireModule, buffer,
+            timers.setImmediate, timers.clearImmediate, buffer,
             legacy._, legacy.CryptoJS, legacy.tv4, legacy.xml2Json, legacy.cheerio, legacy.atob, legacy.btoa,
-            legacy.Backbone,
-            unsupported('XMLHttpRequest'), unsupported('fetch'), unsupported('process')
-        ];
+            legacy.Backbone
+        ].concat(allowedGlobals.map(function (name) { return root[name]; }));
     }
 
     // QuickJS names every frame's file "<input>" (no sourceURL), so scripts.py loads this library
@@ -587,10 +590,11 @@
         };
     }
 
-    // Runs the compiled script (an async function, so top-level `await` works as in Postman).
+    // Runs the compiled script: `fn(outer...)` returns the script's (async) function of the rest.
+    var OUTER = 4; // OUTER_PARAMETERS in scripts.py
     function runScript(fn, args) {
         try {
-            var result = fn.apply(undefined, args);
+            var result = fn.apply(undefined, args.slice(0, OUTER)).apply(undefined, args.slice(OUTER));
             if (result && typeof result.then === 'function') { result.then(null, recordError); }
         } catch (e) { recordError(e); }
     }
@@ -649,6 +653,7 @@
     root.__o365 = {
         begin: begin, runScript: runScript, recordError: recordError, takeWork: takeWork,
         deliverResponse: deliverResponse, fireTimer: fireTimer, finish: finish, libs: libs,
+        setAllowedGlobals: function (names) { allowedGlobals = names.slice(); },
         setLibraryNames: function (names, built) { libraryNames = names.slice(); libraryNames.built = built; }
     };
 })(globalThis);
