@@ -16,7 +16,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[notebooks,test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The Postman sandbox's script libraries, fetched from npm and bundled (needs node and npm; git-ignored).
+LIBS   := o365check/postman/js/libs/stamp.json
+$(LIBS): tools/fetch_script_libraries.py tools/script-libraries/package.json tools/script-libraries/package-lock.json tools/script-libraries/bundle.js
+	$(PYTHON) tools/fetch_script_libraries.py
+
+install: $(STAMP) $(LIBS)
 
 demo: $(STAMP)
 	$(BIN)/o365check sandbox scenarios
@@ -26,7 +31,7 @@ demo: $(STAMP)
 	@echo "# The most common mistake, on purpose: the secret's ID pasted instead of its value (exits 1)"
 	$(BIN)/o365check doctor --sandbox secret-id-not-value; test $$? -eq 1
 
-test: $(STAMP)
+test: $(STAMP) $(LIBS)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -37,9 +42,9 @@ lint: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
-bench: $(STAMP)  # the runner benchmark needs Newman: npm install --prefix .ci newman@6 (as .ci/run does)
+bench: $(STAMP) $(LIBS)  # the runner benchmark needs Newman: npm install --prefix .ci newman@6 (as .ci/run does)
 	$(BIN)/python bench/cli_startup.py
 	PATH="$(CURDIR)/.ci/node_modules/.bin:$$PATH" $(BIN)/python bench/runner_vs_newman.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache o365check/postman/js/libs

@@ -211,7 +211,7 @@ class CollectionRun:
         if body is not None and (body.mode == "file" or any(f.type == "file" for f in body.fields)):
             # postman-runtime strips files from script requests (event.command.js sanitizeFiles)
             self._script_exchanges.append(
-                ev.ConsoleLogged(self._script_item, "warn", "uploading files from scripts is not allowed")
+                ev.ConsoleLogged(self._script_item.name, "warn", "uploading files from scripts is not allowed")
             )
             if body.mode == "file":
                 request = replace(request, body=None)
@@ -222,7 +222,8 @@ class CollectionRun:
         warnings += built.warnings
         warnings += apply_auth(built, request.auth, unresolved_scopes)
         for warning in warnings:
-            self._script_exchanges.append(ev.WarningIssued(warning, self._script_item))
+            self._script_exchanges.append(ev.WarningIssued(warning, self._script_item.name))
+        self._mask_script_credentials(request.auth)
         digest = None
         if request.auth is not None and request.auth.type == "digest":
             digest = requests.auth.HTTPDigestAuth(
@@ -238,6 +239,18 @@ class CollectionRun:
         if failed is not None:
             raise failed.error
         return self._last_script_response
+
+    def _mask_script_credentials(self, auth: Any) -> None:
+        """A credential written into a pm.sendRequest auth block is masked like a collection's."""
+        if auth is None:
+            return
+        params = {k: js_string(v) for k, v in auth.params.items() if v is not None}
+        if auth.type in ("basic", "digest"):
+            self.redactor.add_basic(params.get("username", ""), params.get("password", ""))
+        for key in ("password", "token", "accessToken", "clientSecret", "secretKey", "authKey", "consumerSecret"):
+            self.redactor.add(params.get(key))
+        if auth.type == "apikey":
+            self.redactor.add(params.get("value"))
 
     # -- requests --------------------------------------------------------------------------
     def _request_timeout(self) -> float | None:
