@@ -263,3 +263,36 @@ def test_a_failed_send_request_reaches_the_callback_and_the_report() -> None:
     failed = [e for e in events if isinstance(e, ev.RequestFailed)]
     assert failed and failed[0].url == "http://127.0.0.1:9/x"
     assert run.scopes.scopes["environment"]["err"] not in ("none", None)
+
+
+# ---- the build tool ------------------------------------------------------------------------------
+def _tool() -> Any:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "tools" / "fetch_script_libraries.py"
+    spec = importlib.util.spec_from_file_location("fetch_script_libraries", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_lock_file_pins_what_postman_sandbox_pins_and_a_change_is_refused() -> None:
+    tool = _tool()
+    lock = json.loads((tool.SPEC_DIR / "package-lock.json").read_text(encoding="utf-8"))
+    tool.check_lock_pins(lock)  # the committed lock agrees with the table
+    assert tool.PINNED["moment"][0] == "2.30.1" and tool.PINNED["postman-sandbox"][0] == "4.7.1"
+    lock["packages"]["node_modules/moment"]["integrity"] = "sha512-tampered"
+    with pytest.raises(tool.BuildError, match="moment"):
+        tool.check_lock_pins(lock)
+
+
+def test_built_bundles_carry_their_licences(built: None) -> None:
+    from importlib import resources
+
+    folder = resources.files("o365check.postman") / "js" / "libs"
+    licences = (folder / "THIRD-PARTY-LICENSES.txt").read_text(encoding="utf-8")
+    for package in ("lodash@4.17.21", "moment@2.30.1", "crypto-js@3.3.0", "postman-sandbox@4.7.1", "cheerio@0.22.0"):
+        assert f"==== {package} ====" in licences
+    assert set(libraries.REQUIRE_NAMES) <= set(libraries.available())
