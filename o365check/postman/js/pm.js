@@ -247,14 +247,57 @@
     }
     JSONError.prototype = Object.create(Error.prototype);
 
+    // The response's cookies (postman-collection CookieList): read from its Set-Cookie headers.
+    function CookieList(headers) {
+        var list = this._list = [];
+        headers.all().forEach(function (h) {
+            if (String(h.key).toLowerCase() !== 'set-cookie') { return; }
+            // requests joins repeated Set-Cookie headers with ", "; a date's comma is not followed by name=
+            String(h.value).split(/,(?=\s*[^;,=\s]+=)/).forEach(function (text) {
+                var parts = text.split(';'), first = parts.shift(), at = first.indexOf('=');
+                if (at < 1) { return; }
+                var cookie = { name: first.slice(0, at).trim(), value: first.slice(at + 1).trim() };
+                parts.forEach(function (p) {
+                    var eq = p.indexOf('='), k = (eq === -1 ? p : p.slice(0, eq)).trim().toLowerCase();
+                    var v = eq === -1 ? true : p.slice(eq + 1).trim();
+                    if (k === 'httponly') { cookie.httpOnly = true; } else if (k) { cookie[k] = v; }
+                });
+                list.push(cookie);
+            });
+        });
+    }
+    CookieList.prototype.one = function (name) {
+        for (var i = this._list.length - 1; i >= 0; i--) { if (this._list[i].name === name) { return this._list[i]; } }
+        return undefined;
+    };
+    CookieList.prototype.get = function (name) { var c = this.one(name); return c ? c.value : undefined; };
+    CookieList.prototype.has = function (name, value) {
+        var c = this.one(name);
+        return !!c && (arguments.length < 2 || c.value === value);
+    };
+    CookieList.prototype.all = function () { return this._list.slice(); };
+    CookieList.prototype.count = function () { return this._list.length; };
+    CookieList.prototype.each = function (fn) { this._list.forEach(fn); };
+    CookieList.prototype.toObject = function () {
+        var out = {};
+        this._list.forEach(function (c) { out[c.name] = c.value; });
+        return out;
+    };
+    CookieList.prototype.toJSON = CookieList.prototype.all;
+
     function Response(spec) {
         this.code = spec.code;
         this.status = spec.status;
         this.headers = new HeaderList(spec.headers);
+        this.cookies = new CookieList(this.headers);
         this.responseTime = spec.responseTime;
         this.responseSize = spec.responseSize;
         this._body = spec.body === null || spec.body === undefined ? '' : String(spec.body);
     }
+    Response.prototype.size = function () {
+        var body = this.responseSize || 0;
+        return { body: body, header: 0, total: body };
+    };
     Response.prototype.text = function () { return this._body; };
     Response.prototype.json = function () {
         try { return JSON.parse(this._body); } catch (e) { throw new JSONError(e.message); }
@@ -493,7 +536,9 @@
                 skipRequest: function () { s.skipRequest = true; },
                 setNextRequest: setNextRequest
             }),
-            sendRequest: sendRequest
+            sendRequest: sendRequest,
+            // the response's cookies (empty before the request; the cookie jar is not provided)
+            cookies: guarded('pm.cookies', response ? response.cookies : new CookieList(new HeaderList([])))
         });
 
         var legacyResponseHeaders = response ? response.headers.toObject() : undefined;
@@ -531,7 +576,7 @@
             responseCode: response ? { code: response.code, name: response.status, detail: response.status } : undefined,
             responseHeaders: legacyResponseHeaders,
             responseTime: response ? response.responseTime : undefined,
-            responseCookies: response ? [] : undefined,
+            responseCookies: response ? response.cookies : undefined, // a CookieList, as in postman-sandbox
             request: legacyRequest,
             globals: Object.assign({}, scopes.globals), environment: Object.assign({}, scopes.environment),
             data: Object.assign({}, scopes.iterationData),
