@@ -61,8 +61,14 @@ def test_bundles_needed_by_a_script(built: None, source: str, expected: set[str]
     assert libraries.needed_by(source) == expected
 
 
-def test_a_computed_require_loads_every_library() -> None:
-    assert libraries.needed_by("const name = 'lo' + 'dash'; require(name);") >= set(libraries.REQUIRE_NAMES)
+def test_a_computed_require_parses_only_the_library_it_asks_for(built: None) -> None:
+    source = "const name = ['lo', 'dash'].join(''); pm.environment.set('v', require(name).VERSION);"
+    assert libraries.requires_computed_name(source) and libraries.needed_by(source) == set()
+    assert not libraries.requires_computed_name("require('moment'); pm.require('x')")
+    with ScriptEngine() as engine:
+        out = engine.run(source, _context())
+        assert out.error is None and out.scopes["environment"]["v"] == "4.17.21"
+        assert engine._loaded == set() and engine._offered == set(libraries.REQUIRE_NAMES)
 
 
 def test_a_run_that_uses_no_library_loads_none(built: None) -> None:

@@ -3,7 +3,8 @@
 The bundles (``postman/js/libs/*.js``) are built by ``tools/fetch_script_libraries.py`` from the
 npm packages postman-sandbox 4.7.1 pins. Each is evaluated into a run's QuickJS context only before
 the first script that names it, so a run whose scripts use none pays nothing. A script "names" a
-library by ``require('<name>')`` with a literal name (any other ``require(...)`` loads them all),
+library by ``require('<name>')`` with a literal name (any other ``require(...)`` gets every library's
+source text, parsed when that call asks for it),
 by a legacy global (``_``, ``CryptoJS``, ``tv4``, ``xml2Json``, ``cheerio``, ``atob``, ``btoa``,
 ``Backbone``, ``Buffer``), or by calling a method Sugar adds to the built-ins (the legacy sandbox
 loads Sugar for every script: ``responseBody.has('x')``).
@@ -17,7 +18,7 @@ from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 
-__all__ = ["REQUIRE_NAMES", "available", "needed_by"]
+__all__ = ["REQUIRE_NAMES", "available", "needed_by", "requires_computed_name"]
 
 # What postman-sandbox 4.7.1's require() resolves (lib/environment.js), as tools/ bundles them.
 REQUIRE_NAMES = (
@@ -105,13 +106,17 @@ def _uses_sugar(source: str) -> bool:
     return any(m.group(2) in statics.get(m.group(1), ()) for m in _STATIC_CALL.finditer(source))
 
 
+def requires_computed_name(source: str) -> bool:
+    """True when ``source`` calls require() other than with a literal name (``require(name)``): then
+    every library is handed to the context as source text, parsed only if that require() asks for it."""
+    return len(_REQUIRE_ANY.findall(source)) > len(_REQUIRE_LITERAL.findall(source))
+
+
 def needed_by(source: str) -> set[str]:
     """The bundle names ``source`` may use (a superset: a name in a comment counts too)."""
     needed = {LEGACY_GLOBALS[m.group(1)] for m in _LEGACY.finditer(source)}
     literal = [m.group(2) for m in _REQUIRE_LITERAL.finditer(source)]
     needed.update(name for name in literal if name in REQUIRE_NAMES)
-    if len(_REQUIRE_ANY.findall(source)) > len(literal):  # require(name) with a computed name
-        needed.update(REQUIRE_NAMES)
     if _uses_sugar(source):
         needed.add(SUGAR)
     return needed

@@ -242,6 +242,7 @@ class ScriptEngine:
         self._compiled: dict[str, int | ScriptFailure] = {}  # source -> its function's slot in this context
         self._loaded: set[str] = set()  # library bundles evaluated in this context
         self._scanned: set[str] = set()  # sources whose libraries are loaded
+        self._offered: set[str] = set()  # library sources handed over for require() with a computed name
         bundles = libraries.available()
         context.eval(f"__o365.setLibraryNames({json.dumps(libraries.REQUIRE_NAMES)}, {json.dumps(bool(bundles))})")
         context.eval(f"__o365.setAllowedGlobals({json.dumps(ALLOWED_GLOBALS)})")
@@ -305,6 +306,13 @@ class ScriptEngine:
                 # our own code, no time limit: a big bundle takes tens of milliseconds to parse
                 self._eval(f"__o365.libs[{json.dumps(name)}] = {bundles[name].read_text(encoding='utf-8')}", None)
                 self._loaded.add(name)
+        if libraries.requires_computed_name(source):
+            # require(name): hand over every other library as text; require() parses the one it needs
+            for name in sorted(set(libraries.REQUIRE_NAMES) - self._loaded - self._offered):
+                if name in bundles:
+                    code = json.dumps(bundles[name].read_text(encoding="utf-8"))
+                    self._eval(f"__o365.sources[{json.dumps(name)}] = {code}", None)
+                    self._offered.add(name)
         self._scanned.add(source)
 
     def _context_payload(self, context: ScriptContext) -> dict[str, Any]:

@@ -339,12 +339,19 @@
     // ---- the sandbox's libraries (bundled by tools/fetch_script_libraries.py) ----
     // scripts.py evaluates a bundle into `libs` before the first script that names it.
     var libs = {};
+    var sources = {}; // library name -> bundle text, for require() with a computed name
     var LIBRARIES_MISSING = ': the script libraries are not built (run `python tools/fetch_script_libraries.py`; `make install` does)';
     var libraryNames = []; // every name require() knows, set by scripts.py
     var allowedGlobals = []; // uniscope's allowed globals, passed to scripts as parameters
     function requireModule(name) {
         name = String(name);
         if (own(libs, name)) { return libs[name]; }
+        if (own(sources, name)) { // handed over as text for a require() with a computed name
+            var text = sources[name];
+            delete sources[name];
+            libs[name] = (0, eval)('(' + text + '\n)'); // the bundle is one expression
+            return libs[name];
+        }
         if (libraryNames.indexOf(name) !== -1) {
             throw notSupported("require('" + name + "') failed" + (libraryNames.built ? ': library not loaded' : LIBRARIES_MISSING));
         }
@@ -697,7 +704,7 @@
 
     root.__o365 = {
         begin: begin, runScript: runScript, recordError: recordError, takeWork: takeWork,
-        deliverResponse: deliverResponse, fireTimer: fireTimer, finish: finish, libs: libs,
+        deliverResponse: deliverResponse, fireTimer: fireTimer, finish: finish, libs: libs, sources: sources,
         setAllowedGlobals: function (names) { allowedGlobals = names.slice(); },
         setLibraryNames: function (names, built) { libraryNames = names.slice(); libraryNames.built = built; }
     };
