@@ -302,3 +302,14 @@ def test_built_bundles_carry_their_licences(built: None) -> None:
     for package in ("lodash@4.17.21", "moment@2.30.1", "crypto-js@3.3.0", "postman-sandbox@4.7.1", "cheerio@0.22.0"):
         assert f"==== {package} ====" in licences
     assert set(libraries.REQUIRE_NAMES) <= set(libraries.available())
+
+
+def test_legacy_environment_object_follows_the_legacy_setters() -> None:
+    with ScriptEngine() as engine:
+        out = engine.run(
+            "postman.setEnvironmentVariable('n', 5); postman.clearEnvironmentVariable('gone');\n"
+            "tests['legacy object follows'] = environment.n === '5' && !('gone' in environment);",
+            _context(environment={"gone": "x"}),
+        )
+    assert [(t.name, t.passed) for t in out.tests] == [("legacy object follows", True)]
+    assert out.scopes["environment"] == {"n": "5"}

@@ -549,17 +549,21 @@
         });
 
         var legacyResponseHeaders = response ? response.headers.toObject() : undefined;
+        // The legacy `environment` and `globals` objects follow the legacy setters (postman-legacy-interface.js).
+        var legacyEnvironment = Object.assign({}, scopes.environment), legacyGlobals = Object.assign({}, scopes.globals);
+        var legacyValue = function (v) { return (v === false || v) && typeof v.toString === 'function' ? v.toString() : v; };
+        var clearAll = function (values) { Object.keys(values).forEach(function (k) { delete values[k]; }); };
         var postman = guarded('postman', {
             setNextRequest: setNextRequest,
             // Legacy setters store truthy values and false as strings, like postman-sandbox.
-            setEnvironmentVariable: function (k, v) { scopes.environment[k] = (v === false || v) && typeof v.toString === 'function' ? v.toString() : v; },
+            setEnvironmentVariable: function (k, v) { v = legacyValue(v); legacyEnvironment[k] = v; scopes.environment[k] = v; },
             getEnvironmentVariable: function (k) { return own(scopes.environment, k) ? scopes.environment[k] : undefined; },
-            clearEnvironmentVariable: function (k) { delete scopes.environment[k]; },
-            clearEnvironmentVariables: function () { VariableScope.prototype.clear.call({ _values: scopes.environment }); },
-            setGlobalVariable: function (k, v) { scopes.globals[k] = (v === false || v) && typeof v.toString === 'function' ? v.toString() : v; },
+            clearEnvironmentVariable: function (k) { if (k) { delete legacyEnvironment[k]; } delete scopes.environment[k]; },
+            clearEnvironmentVariables: function () { clearAll(legacyEnvironment); clearAll(scopes.environment); },
+            setGlobalVariable: function (k, v) { v = legacyValue(v); legacyGlobals[k] = v; scopes.globals[k] = v; },
             getGlobalVariable: function (k) { return own(scopes.globals, k) ? scopes.globals[k] : undefined; },
-            clearGlobalVariable: function (k) { delete scopes.globals[k]; },
-            clearGlobalVariables: function () { VariableScope.prototype.clear.call({ _values: scopes.globals }); },
+            clearGlobalVariable: function (k) { if (k) { delete legacyGlobals[k]; } delete scopes.globals[k]; },
+            clearGlobalVariables: function () { clearAll(legacyGlobals); clearAll(scopes.globals); },
             getResponseHeader: response ? function (name) { return response.headers.get(name); } : undefined
         });
         if (!response) { delete postman.getResponseHeader; }
@@ -585,7 +589,7 @@
             responseTime: response ? response.responseTime : undefined,
             responseCookies: response ? response.cookies : undefined, // a CookieList, as in postman-sandbox
             request: legacyRequest,
-            globals: Object.assign({}, scopes.globals), environment: Object.assign({}, scopes.environment),
+            globals: legacyGlobals, environment: legacyEnvironment,
             data: Object.assign({}, scopes.iterationData),
             iteration: (ctx.info || {}).iteration || 0
         };
