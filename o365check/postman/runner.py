@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,11 +23,12 @@ from ..redact import Redactor, is_secret_name
 from ..transport import egress_of
 from . import events as ev
 from .auth import ClientCredentialsTokens, apply_auth, find_effective_auth, read_oauth2_settings
+from .loading import _request as parse_request
 from .model import Collection, Folder, Item, Script, VariableFile
 from .requests_builder import BuiltRequest, apply_script_changes, build_request, join_url_template, merge_headers
 from .secret_guard import SecretGuard
 from .secret_routing import oauth2_secret_literals, oauth2_secret_names
-from .variables import VariableScopes, variables_to_dict
+from .variables import VariableScopes, js_string, variables_to_dict
 
 __all__ = ["CollectionRun", "RunConfig", "iter_run", "read_service_error"]
 
@@ -117,6 +119,10 @@ class CollectionRun:
         self.guard.register_literals("clientSecret", oauth2_secret_literals(collection))
         self._engine: Any = None
         self._engine_reason = ""
+        self._script_item: Any = None  # the item whose script is running (pm.sendRequest reports under it)
+        self._script_exchanges: list[ev.Event] = []
+        self._last_script_response: dict[str, Any] = {}
+        self._digest: Any = None
         self._iteration = 0
         self._stop_iteration = False
 
@@ -172,12 +178,16 @@ class CollectionRun:
                 listen=listen, info=info, request=request, response=response, scopes=self.scopes.snapshot()
             )
             self.guard.script_starts(script.source, context.scopes, response)
+            self._script_item, self._script_exchanges = item, []
             try:
                 outcome = self._engine.run(script.source, context)
             except Exception as exc:
                 self.guard.script_ended(listen, None)
                 yield ev.ScriptFailed(item.name, listen, type(exc).__name__, self.redactor.text(str(exc)))
                 continue
+            finally:
+                exchanges, self._script_exchanges = self._script_exchanges, []
+            yield from exchanges  # pm.sendRequest calls, reported as requests of this item
             self.guard.script_ended(listen, outcome.scopes)
             yield ev.ScriptRan(item.name, listen)
             for method, url, refusal in self.guard.take_refusals():  # a refused pm.sendRequest fails the item
@@ -208,53 +218,57 @@ class CollectionRun:
         return request
 
     def _send_script_request(self, spec: dict[str, Any]) -> dict[str, Any]:
-        """``pm.sendRequest``: the secret-routing rule applies here too."""
-        url = spec.get("url")
-        url = url.get("raw", "") if isinstance(url, dict) else str(url or "")
-        headers = spec.get("header") or spec.get("headers") or []
-        pairs = (
-            list(headers.items())
-            if isinstance(headers, dict)
-            else [
-                (h.get("key", ""), h.get("value", "")) for h in headers if isinstance(h, dict) and not h.get("disabled")
-            ]
-        )
-        body = spec.get("body")
-        data: bytes | None = None
-        if isinstance(body, dict) and body.get("mode") == "urlencoded":
-            from urllib.parse import urlencode
-
-            data = urlencode(
-                [(f.get("key", ""), f.get("value", "")) for f in body.get("urlencoded") or [] if isinstance(f, dict)]
-            ).encode()
-            pairs.append(("Content-Type", "application/x-www-form-urlencoded"))
-        elif isinstance(body, dict) and "raw" in body:
-            data = str(body.get("raw") or "").encode()
-        elif isinstance(body, str):
-            data = body.encode()
-        built = BuiltRequest(
-            method=str(spec.get("method") or "GET").upper(),
-            url=url,
-            headers=[(str(k), str(v)) for k, v in pairs],
-            body=data,
-        )
-        started = time.perf_counter()
-        try:
-            response = self.session.request(
-                built.method, built.url, headers=dict(built.headers), data=built.body, timeout=self._request_timeout()
+        """``pm.sendRequest``: the definition is read like a collection's request (all body modes,
+        header forms, auth types the runner supports) and sent on the run's session; the secret-routing
+        rule applies. Variables are not resolved, as in postman-runtime (its ``httprequest`` command
+        skips resolution). The exchange is kept for ``_run_scripts`` to report as Newman does: as one
+        more request of the item (``run.stats.requests``, the CLI's request line, the JSON report)."""
+        warnings: list[str] = []
+        request = parse_request(spec, "pm.sendRequest", warnings)
+        body = request.body
+        if body is not None and (body.mode == "file" or any(f.type == "file" for f in body.fields)):
+            # postman-runtime strips files from script requests (event.command.js sanitizeFiles)
+            self._script_exchanges.append(
+                ev.ConsoleLogged(self._script_item.name, "warn", "uploading files from scripts is not allowed")
             )
-        except SecretRoutingError as exc:  # the script sees the error; the item fails too
-            self.guard.refused_script_request(built.method, self.redactor.text(built.url), exc)
-            raise
-        self.guard.response_received(response.text)
-        return {
-            "code": response.status_code,
-            "status": response.reason or "",
-            "headers": [{"key": k, "value": v} for k, v in response.headers.items()],
-            "body": response.text,
-            "responseTime": round((time.perf_counter() - started) * 1000),
-            "responseSize": len(response.content),
-        }
+            if body.mode == "file":
+                request = replace(request, body=None)
+            else:
+                request = replace(request, body=replace(body, fields=[f for f in body.fields if f.type != "file"]))
+        unresolved_scopes = VariableScopes()  # nothing to resolve against: {{x}} goes out verbatim
+        built = build_request(request, unresolved_scopes, base_dir=self.config.base_dir)
+        warnings += built.warnings
+        warnings += apply_auth(built, request.auth, unresolved_scopes)
+        for warning in warnings:
+            self._script_exchanges.append(ev.WarningIssued(warning, self._script_item.name))
+        self._mask_script_credentials(request.auth)
+        digest = None
+        if request.auth is not None and request.auth.type == "digest":
+            digest = requests.auth.HTTPDigestAuth(
+                js_string(request.auth.params.get("username") or ""),
+                js_string(request.auth.params.get("password") or ""),
+            )
+        events: list[ev.Event] = []
+        for event in self._send(self._script_item, built, auth=digest, script_response=True):
+            events.append(event)
+        self._script_exchanges.extend(events)
+        failed = next((e for e in events if isinstance(e, ev.RequestFailed)), None)
+        if failed is not None:  # a refusal on the wire is one of these: the item fails, the script sees it
+            raise failed.error
+        self.guard.response_received(str(self._last_script_response.get("body") or ""))
+        return self._last_script_response
+
+    def _mask_script_credentials(self, auth: Any) -> None:
+        """A credential written into a pm.sendRequest auth block is masked like a collection's."""
+        if auth is None:
+            return
+        params = {k: js_string(v) for k, v in auth.params.items() if v is not None}
+        if auth.type in ("basic", "digest"):
+            self.redactor.add_basic(params.get("username", ""), params.get("password", ""))
+        for key in ("password", "token", "accessToken", "clientSecret", "secretKey", "authKey", "consumerSecret"):
+            self.redactor.add(params.get(key))
+        if auth.type == "apikey":
+            self.redactor.add(params.get("value"))
 
     # -- requests --------------------------------------------------------------------------
     def _request_timeout(self) -> float | None:
@@ -304,8 +318,12 @@ class CollectionRun:
             yield ev.VariablesUnresolved(item.name, tuple(sorted(built.unresolved)))
         return built
 
-    def _send(self, item: Item, built: BuiltRequest) -> Iterator[ev.Event]:
+    def _send(
+        self, item: Item, built: BuiltRequest, *, auth: Any = None, script_response: bool = False
+    ) -> Iterator[ev.Event]:
         """Send; yields RequestSent then ResponseReceived or RequestFailed; returns the script view."""
+        if not script_response:
+            auth = self._digest
         yield ev.RequestSent(
             item.name,
             built.method,
@@ -315,14 +333,16 @@ class CollectionRun:
         )
         started = time.perf_counter()
         try:
-            with self.guard.item_request():  # held to what its pre-request scripts may have read
+            # The item's own request is held to what its pre-request scripts may have read; a script's
+            # pm.sendRequest is held by the taint set while that script runs (postman/secret_guard.py).
+            with nullcontext() if script_response else self.guard.item_request():
                 response = self.session.request(
                     built.method,
                     built.url,
                     headers=merge_headers(built.headers),
                     data=built.body,
                     timeout=self._request_timeout(),
-                    auth=self._digest,
+                    auth=auth,
                     allow_redirects=True,
                 )
         except (
@@ -383,7 +403,7 @@ class CollectionRun:
             round(elapsed, 1),
             read_service_error(response.status_code, text, built.url),
         )
-        return {
+        view = {
             "code": response.status_code,
             "status": response.reason or "",
             "headers": [{"key": k, "value": v} for k, v in headers],
@@ -391,9 +411,12 @@ class CollectionRun:
             "responseTime": round(elapsed),
             "responseSize": len(response.content),
         }
+        if script_response:
+            self._last_script_response = view
+        return view
 
     def _run_item(self, item: Item, parents: Sequence[Folder]) -> Iterator[ev.Event]:
-        self.scopes.scopes["local"] = {}
+        # pm.variables.set() values live for the whole run (postman-runtime keeps state._variables)
         self._skip_request = False
         self.guard.item_starts()
         template = {

@@ -16,7 +16,7 @@ from typing import Any
 from .dynamic import generate_dynamic_value
 from .model import Variable
 
-__all__ = ["MAX_SUBSTITUTION_PASSES", "SCOPE_NAMES", "VariableScopes", "js_string", "variables_to_dict"]
+__all__ = ["MAX_SUBSTITUTION_PASSES", "SCOPE_NAMES", "UNDEFINED", "VariableScopes", "js_string", "variables_to_dict"]
 
 # Script-facing names of the scopes, in precedence order (highest first).
 SCOPE_NAMES = ("local", "iterationData", "environment", "collectionVariables", "globals")
@@ -26,11 +26,28 @@ _REFERENCE = re.compile(r"\{\{([^{}]+?)\}\}")
 MAX_SUBSTITUTION_PASSES = 19
 
 
+class _Undefined:
+    """JavaScript's ``undefined``: a local variable a script set to it (``pm.variables.set(k, undefined)``)."""
+
+    def __repr__(self) -> str:
+        return "undefined"
+
+    def __str__(self) -> str:
+        return ""
+
+
+# Newman keeps such a variable (``has()`` is true); it resolves to "" while null resolves to "null".
+UNDEFINED: Any = _Undefined()
+
+
 def js_string(value: Any) -> str:
-    """How JavaScript's ``String(value)`` shows a variable value (``true``, ``1``, JSON for objects)."""
+    """How a variable value is substituted: ``String(value)``, but JSON for objects and "" for undefined
+    (postman-collection; measured with Newman 6.2.2: a null value gives ``null`` in the URL)."""
     if isinstance(value, str):
         return value
     if value is None:
+        return "null"
+    if value is UNDEFINED:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
