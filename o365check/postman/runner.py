@@ -103,19 +103,22 @@ class CollectionRun:
         self.scopes = VariableScopes(globals_=glob, collection=variables_to_dict(collection.variables), environment=env)
         self.secret_keys = {v.key for f in (cfg.environment, cfg.globals) if f for v in f.values if v.secret}
         self.secret_keys |= {v.key for v in collection.variables if v.secret}
-        self._register_secrets()
+        self._register_secrets(transient=False)  # the inputs' secrets: masked for the whole run
         self._engine: Any = None
         self._engine_reason = ""
         self._iteration = 0
         self._stop_iteration = False
 
     # -- secrets ---------------------------------------------------------------------------
-    def _register_secrets(self) -> None:
-        """Mask secret-typed and secret-named values; route credentials (called after scripts too)."""
+    def _register_secrets(self, transient: bool = True) -> None:
+        """Mask secret-typed and secret-named values; route credentials (called after scripts too).
+
+        Values learned during the run are transient (a bounded set, see ``redact.TRANSIENT_LIMIT``),
+        so masking does not grow with the number of iterations."""
         for values in self.scopes.scopes.values():
             for key, value in values.items():
                 if key in self.secret_keys or is_secret_name(key):
-                    self.redactor.add(None if value is None else str(value))
+                    self.redactor.add(None if value is None else str(value), transient=transient)
             self.router.register_variables(values, self.secret_keys)
 
     def _mask_headers(self, headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -257,7 +260,7 @@ class CollectionRun:
                 )
                 self.router.check_request_allowed(probe)
                 fetched = self.tokens.fetch_token(settings)
-                self.redactor.add(fetched.access_token)
+                self.redactor.add(fetched.access_token, transient=True)
                 token = fetched.access_token
                 yield ev.TokenFetched(
                     item.name,
