@@ -25,7 +25,15 @@ from typing import IO
 
 from .errors import UsageError
 
-__all__ = ["MAX_INPUT_BYTES", "UserFileError", "open_private_text", "read_user_bytes", "write_private_text"]
+__all__ = [
+    "MAX_INPUT_BYTES",
+    "UserFileError",
+    "open_private_text",
+    "open_user_file",
+    "read_user_bytes",
+    "writable_target",
+    "write_private_text",
+]
 
 # Collections and environments are kilobytes; the biggest public ones are a few MB.
 MAX_INPUT_BYTES = 64 * 1024 * 1024
@@ -85,7 +93,7 @@ def read_user_bytes(path: str | os.PathLike[str], what: str, limit: int = MAX_IN
     return data
 
 
-def _target(path: str | os.PathLike[str], what: str) -> Path:
+def writable_target(path: str | os.PathLike[str], what: str) -> Path:
     """The real file to replace: ``path`` itself, or what its symlink points to; refuse non-files."""
     given = Path(path)
     try:
@@ -108,7 +116,7 @@ def _target(path: str | os.PathLike[str], what: str) -> Path:
 def open_private_text(path: str | os.PathLike[str], what: str) -> Iterator[IO[str]]:
     """A text stream whose content replaces ``path`` atomically (mode 0600) when the block ends
     without an error; on an error the temporary file is removed and ``path`` is untouched."""
-    target = _target(path, what)
+    target = writable_target(path, what)
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
     except OSError as exc:

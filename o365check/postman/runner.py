@@ -87,12 +87,17 @@ class CollectionRun:
     """One run of a collection. ``events()`` drives it; ``scopes`` hold the live variables."""
 
     def __init__(
-        self, collection: Collection, config: RunConfig | None = None, *, session: requests.Session | None = None
+        self,
+        collection: Collection,
+        config: RunConfig | None = None,
+        *,
+        session: requests.Session | None = None,
+        redactor: Redactor | None = None,
     ):
         self.collection = collection
         self.config = config or RunConfig()
         self.session = session or build_session(verify=self.config.verify)
-        self.redactor = Redactor()
+        self.redactor = redactor if redactor is not None else Redactor()  # shared with a recorder
         self.router = SecretRouter(self.config.allow_secret_to)
         self.tokens = ClientCredentialsTokens(self.session, timeout=self._request_timeout())
         cfg = self.config
