@@ -2,8 +2,9 @@
 
 Issue 9 item 6: time must be linear in iterations and memory flat (masking used to register one
 access token per iteration and slow down quadratically). Each run is a child process that runs the
-collection exactly as ``o365check run C --sandbox -n N`` does (the sandbox routed in-process, the
-console reporter writing to /dev/null) and prints, every ``--block`` iterations, the seconds that
+collection exactly as ``o365check run C -e E -n N`` does against one ``o365check sandbox serve``
+on a loopback port (its own process, so the sandbox's outbox is not counted; the console reporter
+writes to /dev/null) and prints, every ``--block`` iterations, the seconds that
 block took (wall and CPU) and the resident set size at its end. The parent reports, per run, the wall time, the
 kernel's peak RSS (``ru_maxrss`` from ``os.wait4``), the first and last block times and their ratio.
 
@@ -21,6 +22,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,20 +37,18 @@ def _rss_mib() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def child(collection: str, iterations: int, block: int) -> None:
-    """Run as ``o365check run --sandbox`` does; print one JSON line per block of iterations."""
+def child(collection: str, environment_path: str, iterations: int, block: int) -> None:
+    """Run as ``o365check run C -e E -n N`` does; print one JSON line per block of iterations."""
     sys.path.insert(0, str(ROOT))
     from o365check.http import build_session
     from o365check.postman import events as ev
-    from o365check.postman.command import _sandbox_environment
-    from o365check.postman.loading import load_collection
+    from o365check.postman.loading import load_collection, load_environment
     from o365check.postman.reporters.cli import CliReporter
     from o365check.postman.runner import CollectionRun, RunConfig
     from o365check.postman.summary import RunSummary
 
-    box, environment = _sandbox_environment("ok", None)
-    config = RunConfig(environment=environment, iterations=iterations)
-    run = CollectionRun(load_collection(collection), config, session=build_session(sandbox=box))
+    config = RunConfig(environment=load_environment(environment_path), iterations=iterations)
+    run = CollectionRun(load_collection(collection), config, session=build_session())
     summary = RunSummary()
     with open(os.devnull, "w", encoding="utf-8") as null:
         listeners = [summary, CliReporter(null, summary, color=False)]
@@ -65,13 +65,13 @@ def child(collection: str, iterations: int, block: int) -> None:
                 block_started, cpu_started = now, cpu
         for listener in listeners[1:]:
             listener.close()
-    print(json.dumps({"total": time.perf_counter() - started, "exit": summary.exit_code, "outbox": len(box.outbox)}))
+    print(json.dumps({"total": time.perf_counter() - started, "exit": summary.exit_code}))
 
 
-def measure(collection: Path, iterations: int, block: int) -> dict:
+def measure(collection: Path, environment: Path, iterations: int, block: int) -> dict:
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, __file__, "--child", str(collection), str(iterations), str(block)],
+        [sys.executable, __file__, "--child", str(collection), str(environment), str(iterations), str(block)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -90,7 +90,6 @@ def measure(collection: Path, iterations: int, block: int) -> dict:
         "wall_s": round(wall, 2),
         "run_s": round(total["total"], 2),
         "exit": total["exit"],
-        "messages_sent": total["outbox"],
         "first_block_s": round(blocks[0]["seconds"], 3),
         "last_block_s": round(blocks[-1]["seconds"], 3),
         "first_block_cpu_s": round(blocks[0]["cpu"], 3),
@@ -107,14 +106,24 @@ def main() -> int:
     parser.add_argument("--block", type=int, default=1000)
     parser.add_argument("--collection", action="append", help="default: collections/office365-sendmail*.json")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], int(args.child[1]), int(args.child[2]))
+        child(args.child[0], args.child[1], int(args.child[2]), int(args.child[3]))
         return 0
     counts = sorted(int(n) for n in args.iterations.split(","))
     collections = [Path(c) for c in args.collection] if args.collection else COLLECTIONS
-    results = [measure(c, n, min(args.block, n)) for c in collections for n in counts]
+    sys.path.insert(0, str(Path(__file__).parent))
+    from runner_vs_newman import start_sandbox  # one `o365check sandbox serve` on a loopback port
+
+    with tempfile.TemporaryDirectory() as work:
+        environment = Path(work) / "sandbox.postman_environment.json"
+        server, _ = start_sandbox(environment)
+        try:
+            results = [measure(c, environment, n, min(args.block, n)) for c in collections for n in counts]
+        finally:
+            server.terminate()
+            server.wait(10)
     ok = True
     for c in collections:
         mine = [r for r in results if r["collection"] == c.name]

@@ -26,6 +26,7 @@ __all__ = [
     "Redactor",
     "SECRET_NAMES",
     "escape_controls",
+    "variants",
     "is_secret_name",
 ]
 
@@ -87,7 +88,7 @@ def is_secret_name(name: str) -> bool:
     return squashed in SECRET_NAMES or bool(_SECRETISH.search(name))
 
 
-def _variants(value: str) -> set[str]:
+def variants(value: str) -> set[str]:
     """The forms a secret takes on the wire and in files (matched case-insensitively, so the
     lower- and upper-case forms a host name or a header takes are covered too)."""
     forms = {value, quote_plus(value), quote(value, safe=""), quote(value, safe="/")}
@@ -137,7 +138,7 @@ class Redactor:
         return value
 
     def _count(self, value: str, step: int) -> None:
-        for form in _variants(value):
+        for form in variants(value):
             left = self._forms.get(form, 0) + step
             if left > 0:
                 self._forms[form] = left
@@ -182,6 +183,12 @@ class Redactor:
 
     def __repr__(self) -> str:
         return f"Redactor({len(self._values) + len(self._transient)} secrets)"
+
+    @property
+    def longest_form(self) -> int:
+        """Length of the longest registered form (how much of a stream must be held back)."""
+        patterns = self._patterns()
+        return len(patterns[0][0]) if patterns else 0
 
     def _patterns(self) -> list[tuple[str, re.Pattern[str]]]:
         if self._ordered is None:
@@ -306,7 +313,7 @@ class MaskedStream:
             lead = "\r" if text.startswith("\r") else ""
             text = lead + escape_controls(text[len(lead) :], keep_colours=True)
         buffered = self.redactor.text(self._pending + text)
-        keep = min(len(buffered), self._hold)
+        keep = min(len(buffered), max(self._hold, self.redactor.longest_form))
         cut = len(buffered) - keep
         while cut > 0 and buffered[cut - 1 : cut + 1] == "**":  # never cut through a mask
             cut -= 1
