@@ -97,7 +97,7 @@ def find_secrets(path: str | Path, canaries: tuple[str, ...] = ()) -> list[Findi
 def _yaml_values(text: str) -> list[tuple[int, str]]:
     """(line, decoded text) of every scalar of a YAML document; [] when the text is not YAML."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: fast
     except (yaml.YAMLError, RecursionError, ValueError):
         return []
     out: list[tuple[int, str]] = []

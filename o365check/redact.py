@@ -279,6 +279,7 @@ class RedactingFilter:
 _CONTROL = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
 )
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _OWN_SGR = re.compile("\x1b\\[(?:0|1|2|31|32|33|90|1;31|1;32|1;33)m")
 
 
@@ -309,6 +310,8 @@ class MaskedStream:
         self._pending = ""
 
     def write(self, text: str) -> int:
+        # A lone surrogate (from a file or a script) cannot be encoded; written as its JSON escape.
+        text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
         if self.console:
             lead = "\r" if text.startswith("\r") else ""
             text = lead + escape_controls(text[len(lead) :], keep_colours=True)

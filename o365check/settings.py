@@ -12,6 +12,7 @@ Validation happens before any request and reports every problem at once (``Setti
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -148,22 +149,20 @@ class Settings:
     @classmethod
     def from_postman_environment(cls, path: str | os.PathLike[str]) -> Settings:
         """Read tenant, client, secret, sender... from a ``*.postman_environment.json`` file."""
+        from .user_files import UserFileError, read_user_bytes
+
         path = Path(path)
         try:
-            raw = path.read_bytes()
-        except OSError as exc:
+            raw = read_user_bytes(path, "Postman environment")
+        except UserFileError as exc:
             raise SettingsError(
-                [
-                    Problem(
-                        str(path), "", "cannot be read", f"Check the path ({exc.strerror}).", code="env-file-unreadable"
-                    )
-                ]
+                [Problem(str(path), "", "cannot be read", f"Check the path ({exc}).", code="env-file-unreadable")]
             ) from exc
         try:
             data = json.loads(_decode(raw))
             entries = data["values"]
             assert isinstance(entries, list)
-        except (ValueError, KeyError, TypeError, AssertionError) as exc:
+        except (ValueError, KeyError, TypeError, AssertionError, RecursionError) as exc:
             raise SettingsError(
                 [
                     Problem(
@@ -307,7 +306,25 @@ def _read_env_file(path: Path) -> Mapping[str, str | None]:
                 )
             ]
         )
-    return dotenv_values(path)
+    from .user_files import UserFileError, read_user_bytes
+
+    try:  # a regular file of at most 1 MiB: no FIFO, device or runaway file (issue 9 item 5)
+        text = read_user_bytes(path, ".env file", limit=1024 * 1024).decode("utf-8-sig")
+    except UserFileError as exc:
+        raise SettingsError([Problem(str(path), "", "cannot be used", f"{exc}.", code="env-file-unreadable")]) from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            [
+                Problem(
+                    str(path),
+                    "",
+                    f"is not UTF-8 text (byte {exc.start})",
+                    "Save it as UTF-8.",
+                    code="env-file-unreadable",
+                )
+            ]
+        ) from None
+    return dotenv_values(stream=io.StringIO(text.replace("\x00", "")))
 
 
 def _check_tenant(tenant: str, where: str) -> list[Problem]:
