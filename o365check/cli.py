@@ -75,6 +75,16 @@ def main(ctx: click.Context, debug: bool) -> None:
         o365check sandbox scenarios
     """
     ctx.meta["o365check.debug"] = debug
+    _tolerate_unencodable_output()
+
+
+def _tolerate_unencodable_output() -> None:
+    """An argument or file holding bytes that are not UTF-8 (surrogates) is shown escaped, never a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            pass
 
 
 # ---------------------------------------------------------------------------- settings options

@@ -12,12 +12,20 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import requests
 
-from ..errors import GraphError, O365CheckError, SecretRoutingError, ServiceError, TokenError, UsageError
-from ..http import build_session, describe_connection_error
+from ..errors import (
+    AmbiguousSendError,
+    GraphError,
+    O365CheckError,
+    SecretRoutingError,
+    ServiceError,
+    TokenError,
+    UsageError,
+)
+from ..http import build_session, describe_connection_error, went_out
 from ..redact import Redactor, is_secret_name
 from . import events as ev
 from .auth import ClientCredentialsTokens, apply_auth, find_effective_auth, read_oauth2_settings
@@ -69,6 +77,16 @@ def read_service_error(code: int, body: str, url: str) -> ServiceError | None:
     if isinstance(error, str):
         return TokenError.from_response(data, code, host)
     return None
+
+
+def _is_send_mail(url: str) -> bool:
+    return urlsplit(url).path.lower().rstrip("/").endswith("/sendmail")
+
+
+def _sender_of(url: str) -> str:
+    """``/v1.0/users/<sender>/sendMail`` -> ``<sender>`` (or "the sender")."""
+    parts = [unquote(p) for p in urlsplit(url).path.split("/")]
+    return parts[-2] if len(parts) >= 3 and parts[-3].lower() == "users" else "the sender"
 
 
 def _load_script_engine(timeout_ms: int | None, send_request: Callable[[dict], dict]) -> tuple[Any, str]:
@@ -333,16 +351,24 @@ class CollectionRun:
                 "input" if isinstance(exc, UsageError) else "error",
             )
             return None
-        except requests.ConnectionError as exc:
-            yield ev.RequestFailed(
-                item.name,
-                built.method,
-                self.redactor.text(built.url),
-                describe_connection_error(exc, built.url),
-                "connect",
-            )
-            return None
         except requests.RequestException as exc:
+            if went_out(exc) and _is_send_mail(built.url):
+                # The message may have been accepted: never say "nothing was sent" (issue 9 item 7).
+                reason = (
+                    "no answer came back in time" if isinstance(exc, requests.Timeout) else "the connection dropped"
+                )
+                ambiguous = AmbiguousSendError(_sender_of(built.url), reason)
+                yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), ambiguous, "error")
+                return None
+            if isinstance(exc, requests.ConnectionError):
+                yield ev.RequestFailed(
+                    item.name,
+                    built.method,
+                    self.redactor.text(built.url),
+                    describe_connection_error(exc, built.url),
+                    "connect",
+                )
+                return None
             error = describe_connection_error(exc, built.url)
             yield ev.RequestFailed(
                 item.name,
