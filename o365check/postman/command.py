@@ -15,7 +15,7 @@ import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import requests
 
@@ -257,7 +257,8 @@ def run_collection_cli(
         return exc.exit_code
 
     # Every stream and file a reporter writes passes the run's redactor once more (issue 9 item 4).
-    console, errors = MaskedStream(out, run.redactor, console=True), MaskedStream(err, run.redactor, console=True)
+    console = cast(TextIO, MaskedStream(out, run.redactor, console=True))
+    errors = cast(TextIO, MaskedStream(err, run.redactor, console=True))
     handler = _debug_logging(errors, run) if options.debug else None
     summary = RunSummary()
     try:
@@ -272,19 +273,22 @@ def run_collection_cli(
                 )
             if "json" in options.reporters:
                 path = options.reporter_json_export or f"newman-run-report-{Path(options.collection).stem}.json"
-                stream = MaskedStream(stack.enter_context(open_private_text(path, "JSON report")), run.redactor)
+                stream = cast(
+                    TextIO, MaskedStream(stack.enter_context(open_private_text(path, "JSON report")), run.redactor)
+                )
                 listeners.append(JsonReporter(stream, summary, collection=run.redactor.data(collection.source)))
             if "junit" in options.reporters:
                 path = options.reporter_junit_export or f"newman-run-report-{Path(options.collection).stem}.xml"
-                stream = MaskedStream(stack.enter_context(open_private_text(path, "JUnit report")), run.redactor)
+                stream = cast(
+                    TextIO, MaskedStream(stack.enter_context(open_private_text(path, "JUnit report")), run.redactor)
+                )
                 listeners.append(JUnitReporter(stream, summary))
             for event in run.events():
                 for listener in listeners:
                     listener.handle(event)
             for listener in listeners[1:]:
                 listener.close()
-                if isinstance(getattr(listener, "out", None), MaskedStream):
-                    listener.out.flush()
+                getattr(listener, "out", console).flush()  # a MaskedStream holds back its tail until then
         if recorder is not None:
             recorder.close()
         if options.export_environment:

@@ -166,8 +166,10 @@ class CollectionRun:
         if not scripts:
             return request
         if self._engine is None and not self._engine_reason:
+            # --timeout bounds every script too: an endless script cannot outlive the run's limit.
+            limits = [ms for ms in (self.config.timeout_script_ms, self.config.timeout_ms) if ms]
             self._engine, self._engine_reason = _load_script_engine(
-                self.config.timeout_script_ms, self._send_script_request
+                min(limits) if limits else None, self._send_script_request
             )
         if self._engine is None:
             yield ev.ScriptNotRun(item.name, listen, self._engine_reason, len(scripts))
@@ -466,12 +468,13 @@ class CollectionRun:
                 yield ev.IterationStarted(iteration, self._iterations)
                 index = 0
                 while index < len(plan):
-                    if cfg.timeout_ms and (time.time() - started) * 1000 > cfg.timeout_ms:
+                    if any_request and cfg.delay_request_ms:  # never sleeps past --timeout
+                        left = cfg.timeout_ms - (time.time() - started) * 1000 if cfg.timeout_ms else None
+                        time.sleep(max(0.0, min(cfg.delay_request_ms, left if left is not None else 1e12)) / 1000)
+                    if cfg.timeout_ms and (time.time() - started) * 1000 >= cfg.timeout_ms:
                         aborted, reason = True, f"the run took longer than --timeout {cfg.timeout_ms} ms"
                         break
                     item, parents = plan[index]
-                    if any_request and cfg.delay_request_ms:
-                        time.sleep(cfg.delay_request_ms / 1000)
                     any_request = True
                     self._next_request: str | None = None
                     self._next_set = False
