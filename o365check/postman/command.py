@@ -180,14 +180,17 @@ def _export_scope(path: str, run: CollectionRun, scope: str, reveal: bool) -> No
     write_private_text(path, text, f"--export-{scope}")
 
 
-def _debug_logging(err: TextIO, run: CollectionRun) -> logging.Handler:
-    """--debug: every exchange and library log line on stderr, masked by the run's redactor."""
+def _masked_logging(err: TextIO, run: CollectionRun, debug: bool) -> logging.Handler:
+    """Log lines on stderr, masked by the run's redactor: every exchange with --debug, else the
+    warnings libraries log (which Python's last-resort handler would print unmasked)."""
     handler = logging.StreamHandler(err)
     handler.addFilter(RedactingFilter(run.redactor))
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.DEBUG if debug else logging.WARNING)
     root = logging.getLogger()
     root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
+    if debug:
+        root.setLevel(logging.DEBUG)
     return handler
 
 
@@ -259,7 +262,8 @@ def run_collection_cli(
     # Every stream and file a reporter writes passes the run's redactor once more (issue 9 item 4).
     console = cast(TextIO, MaskedStream(out, run.redactor, console=True))
     errors = cast(TextIO, MaskedStream(err, run.redactor, console=True))
-    handler = _debug_logging(errors, run) if options.debug else None
+    level = logging.getLogger().level
+    handler = _masked_logging(errors, run, options.debug)
     summary = RunSummary()
     try:
         with ExitStack() as stack:
@@ -301,8 +305,8 @@ def run_collection_cli(
         errors.flush()
         return exc.exit_code
     finally:
-        if handler is not None:
-            logging.getLogger().removeHandler(handler)
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(level)
     console.flush()
     errors.flush()
     return summary.exit_code
