@@ -416,4 +416,5 @@ def test_enough_inputs_per_run():
     """The 7 @given tests above run 230 examples each (1,610) plus the corpus (~440 inputs and outputs)."""
     given_tests = [name for name, value in globals().items() if name.startswith("test_random_")]
     assert len(given_tests) == 7
-    assert FUZZ.max_examples * len(given_tests) + len(bad_contents()) * 11 >= 2000
+    corpus_inputs = (len(bad_contents()) + 6) * 11 + 5 * 6  # (contents + special paths) x file options + outputs
+    assert FUZZ.max_examples * len(given_tests) + corpus_inputs >= 2000
