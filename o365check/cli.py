@@ -82,6 +82,16 @@ def main(ctx: click.Context, debug: bool) -> None:
         o365check sandbox scenarios
     """
     ctx.meta["o365check.debug"] = debug
+    _tolerate_unencodable_output()
+
+
+def _tolerate_unencodable_output() -> None:
+    """An argument or file holding bytes that are not UTF-8 (surrogates) is shown escaped, never a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            pass
 
 
 # ---------------------------------------------------------------------------- settings options
@@ -942,7 +952,10 @@ def sandbox_outbox(url: str, as_json: bool) -> None:
 @click.option(
     "--export-environment", type=click.Path(dir_okay=False), help="Write the final environment here (secrets masked)."
 )
-@click.option("--export-secrets", is_flag=True, help="With --export-environment: write secrets unmasked.")
+@click.option(
+    "--export-globals", type=click.Path(dir_okay=False), help="Write the final globals here (secrets masked)."
+)
+@click.option("--export-secrets", is_flag=True, help="With --export-environment/--export-globals: secrets unmasked.")
 @click.option("-r", "--reporters", default="cli", show_default=True, help="Comma-separated: cli,json,junit.")
 @click.option("--reporter-json-export", type=click.Path(dir_okay=False), help="Path of the JSON report.")
 @click.option("--reporter-junit-export", type=click.Path(dir_okay=False), help="Path of the JUnit report.")
@@ -997,6 +1010,7 @@ def run(collection: str, **options: Any) -> None:
     for key in ("folders", "env_vars", "global_vars", "allow_secret_to", "secrets"):
         options[key] = list(options[key])
     options["globals"] = options.pop("globals_")
+    options["debug"] = bool(click.get_current_context().find_root().meta.get("o365check.debug"))
     sys.exit(run_collection_cli(RunOptions(collection, **options)))
 
 
