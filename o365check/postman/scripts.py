@@ -288,6 +288,8 @@ class ScriptEngine:
         failure: ScriptFailure | None = None
         try:
             self._load_libraries(source)
+            if self.timeout_ms is not None:  # parsing library bundles is our time, not the script's
+                deadline = time.monotonic() + self.timeout_ms / 1000
             compiled = self._compile(source)
             if isinstance(compiled, ScriptFailure):
                 self._eval(f"{begin} undefined", None)
