@@ -412,7 +412,9 @@ def doctor(
         verdict = (
             _style("all checks passed", fg="green", bold=True)
             if report.ok
-            else _style(f"failed at step {report.failed_step.name!r}", fg="red", bold=True)
+            else _style(
+                f"failed at step {report.failed_step.name if report.failed_step else '?'!r}", fg="red", bold=True
+            )
         )
         against = " (against the sandbox, not a real tenant)" if target.sandbox is not None else ""
         click.echo(f"Result: {verdict}{against}")

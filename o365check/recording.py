@@ -313,11 +313,11 @@ def _build_response(
         decode_content=False,
     )
     response._content = body
-    response._content_consumed = True
+    response._content_consumed = True  # type: ignore[attr-defined]  # requests' own flag, untyped
     response.url = prepared.url or ""
     response.request = prepared
     response.elapsed = timedelta(0)
-    response.connection = adapter
+    response.connection = adapter  # type: ignore[assignment]  # requests reads .connection as any adapter
     return response
 
 

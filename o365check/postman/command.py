@@ -281,8 +281,8 @@ def run_collection_cli(
                 + empty_value_fix("postman", f"pass --env-var {empty[0]}=... (or --env-file with AZURE_CLIENT_SECRET)")
             )
         for source in (environment, globals_):
-            for warning in source.warnings if source else []:
-                collection.warnings.append(f"{Path(source.path).name}: {warning}")
+            if source is not None:
+                collection.warnings += [f"{Path(source.path or '').name}: {w}" for w in source.warnings]
         config = RunConfig(
             environment=environment,
             globals=globals_,
