@@ -505,5 +505,7 @@ def parse_variable_assignment(text: str, option: str = "--env-var") -> tuple[str
 
         # Only the name is echoed: what follows may be a secret typed with the wrong separator.
         name = re.split(r"[:=\s]", text.strip(), maxsplit=1)[0][:64]
-        raise UsageError(f"{option} expects key=value, got {name!r} followed by no '='; write it as {option} name=value")
+        raise UsageError(
+            f"{option} expects key=value, got {name!r} followed by no '='; write it as {option} name=value"
+        )
     return key.strip(), value
