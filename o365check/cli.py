@@ -872,8 +872,19 @@ def sandbox_serve(port: int, scenario: str, tls: bool, environment_out: str | No
         server = box.serve(port=port, tls=tls)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; pick another --port") from None
-    if environment_out:
-        box.write_postman_environment(environment_out, server.base_url)
+    if environment_out:  # it holds the scenario's secret: owner-only, written atomically (issue 9)
+        import tempfile
+        from pathlib import Path
+
+        from .user_files import write_private_text
+
+        with tempfile.TemporaryDirectory() as tmp:
+            text = box.write_postman_environment(Path(tmp) / "sandbox.json", server.base_url).read_text("utf-8")
+        try:
+            write_private_text(environment_out, text, "--environment-out")
+        except Exception:
+            server.stop()
+            raise
     click.echo(f"Sandbox scenario {scenario!r} serving at {server.base_url}", nl=True)
     if tls:
         click.echo(f"CA certificate: {server.ca_path}")

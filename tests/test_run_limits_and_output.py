@@ -145,3 +145,12 @@ def test_unanswered_send_mail_in_a_run_is_ambiguous_not_nothing_sent(tmp_path, k
     assert result.exit_code != 0
     assert "Nothing was sent" not in result.stdout
     assert "may have been sent" in result.stdout
+
+
+def test_sandbox_serve_environment_out_is_owner_only(tmp_path):
+    from tests.newman_support import serve_sandbox
+
+    target = tmp_path / "sandbox.postman_environment.json"
+    with serve_sandbox("ok", target):
+        assert oct(os.stat(target).st_mode & 0o777) == "0o600"
+        assert json.loads(target.read_text())["values"]
