@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -83,6 +83,81 @@ def _load_script_engine(timeout_ms: int | None, send_request: Callable[[dict], d
         return None, f"the JavaScript engine could not start ({type(exc).__name__}: {exc})"
 
 
+class _LazyScriptEngine:
+    """The run's JavaScript engine, started on the first script (a run without scripts pays nothing)."""
+
+    def __init__(self, timeout_ms: int | None, send_request: Callable[[dict], dict]) -> None:
+        self._timeout_ms, self._send_request = timeout_ms, send_request
+        self._engine: Any = None
+        self._reason = ""
+
+    def get(self) -> tuple[Any, str]:
+        """``(engine, "")``, or ``(None, reason)`` when it cannot start (the reason is kept)."""
+        if self._engine is None and not self._reason:
+            self._engine, self._reason = _load_script_engine(self._timeout_ms, self._send_request)
+        return self._engine, self._reason
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the run is: 0-based iteration of ``iterations``."""
+
+    iteration: int
+    iterations: int
+
+
+@dataclass(frozen=True)
+class NextRequest:
+    """``pm.execution.setNextRequest(name)``; ``name`` None ends the iteration (``setNextRequest(null)``)."""
+
+    name: str | None
+
+
+@dataclass(frozen=True)
+class ScriptsResult:
+    """What one listener's scripts decided: the request view they left, a skip, a next request."""
+
+    request: dict[str, Any]
+    skip_request: bool = False
+    next_request: NextRequest | None = None
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    """A signed request and the requests auth handler that must sign it on the wire (digest)."""
+
+    built: BuiltRequest
+    wire_auth: requests.auth.AuthBase | None = None
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    """How an item ended, for the loop: ``failed`` for --bail, ``next_request`` for the jump."""
+
+    failed: bool = False
+    next_request: NextRequest | None = None
+
+
+_FAILURE_EVENTS = (ev.TestFailed, ev.RequestFailed, ev.ScriptFailed)
+_T = TypeVar("_T")
+
+
+def _noting_failures(events: Generator[ev.Event, None, _T]) -> Generator[ev.Event, None, tuple[_T, bool]]:
+    """Pass ``events`` on; return their generator's value and whether any of them was a failure."""
+    failed = False
+    while True:
+        try:
+            event = next(events)
+        except StopIteration as stop:
+            return stop.value, failed
+        failed = failed or isinstance(event, _FAILURE_EVENTS)
+        yield event
+
+
 class CollectionRun:
     """One run of a collection. ``events()`` drives it; ``scopes`` hold the live variables."""
 
@@ -104,10 +179,7 @@ class CollectionRun:
         self.secret_keys = {v.key for f in (cfg.environment, cfg.globals) if f for v in f.values if v.secret}
         self.secret_keys |= {v.key for v in collection.variables if v.secret}
         self._register_secrets()
-        self._engine: Any = None
-        self._engine_reason = ""
-        self._iteration = 0
-        self._stop_iteration = False
+        self._engine = _LazyScriptEngine(self.config.timeout_script_ms, self._send_script_request)
 
     # -- secrets ---------------------------------------------------------------------------
     def _register_secrets(self) -> None:
@@ -134,25 +206,24 @@ class CollectionRun:
         listen: str,
         request: dict[str, Any],
         response: dict[str, Any] | None,
-    ) -> Iterator[ev.Event]:
-        """Run the item's scripts for ``listen``; yields events; returns the changed request view."""
+        cursor: Cursor,
+    ) -> Generator[ev.Event, None, ScriptsResult]:
+        """Run the item's scripts for ``listen``, yielding their events; return what they decided."""
         scripts = self._scripts_for(item, parents, listen)
         if not scripts:
-            return request
-        if self._engine is None and not self._engine_reason:
-            self._engine, self._engine_reason = _load_script_engine(
-                self.config.timeout_script_ms, self._send_script_request
-            )
-        if self._engine is None:
-            yield ev.ScriptNotRun(item.name, listen, self._engine_reason, len(scripts))
-            return request
+            return ScriptsResult(request)
+        engine, reason = self._engine.get()
+        if engine is None:
+            yield ev.ScriptNotRun(item.name, listen, reason, len(scripts))
+            return ScriptsResult(request)
         from .scripts import ScriptContext
 
+        skip_request, next_request = False, None
         for script in scripts:
             info = {
                 "eventName": listen,
-                "iteration": self._iteration,
-                "iterationCount": self._iterations,
+                "iteration": cursor.iteration,
+                "iterationCount": cursor.iterations,
                 "requestName": item.name,
                 "requestId": item.id,
             }
@@ -160,7 +231,7 @@ class CollectionRun:
                 listen=listen, info=info, request=request, response=response, scopes=self.scopes.snapshot()
             )
             try:
-                outcome = self._engine.run(script.source, context)
+                outcome = engine.run(script.source, context)
             except Exception as exc:
                 yield ev.ScriptFailed(item.name, listen, type(exc).__name__, self.redactor.text(str(exc)))
                 continue
@@ -172,11 +243,11 @@ class CollectionRun:
             for test in outcome.tests or []:
                 name = self.redactor.text(str(test.name))  # a test name may be built from a variable
                 if test.skipped:
-                    yield ev.TestSkipped(item.name, name, self._iteration)
+                    yield ev.TestSkipped(item.name, name, cursor.iteration)
                 elif test.passed:
-                    yield ev.TestPassed(item.name, name, self._iteration)
+                    yield ev.TestPassed(item.name, name, cursor.iteration)
                 else:
-                    yield ev.TestFailed(item.name, name, self.redactor.text(test.error or "failed"), self._iteration)
+                    yield ev.TestFailed(item.name, name, self.redactor.text(test.error or "failed"), cursor.iteration)
             if outcome.error is not None:
                 err = outcome.error
                 yield ev.ScriptFailed(
@@ -185,10 +256,9 @@ class CollectionRun:
             if outcome.request:
                 request = outcome.request
             if outcome.next_request_set:
-                self._next_set, self._next_request = True, outcome.next_request
-            if listen == "prerequest" and outcome.skip_request:
-                self._skip_request = True
-        return request
+                next_request = NextRequest(outcome.next_request or None)
+            skip_request = skip_request or (listen == "prerequest" and bool(outcome.skip_request))
+        return ScriptsResult(request, skip_request, next_request)
 
     def _send_script_request(self, spec: dict[str, Any]) -> dict[str, Any]:
         """``pm.sendRequest``: the secret-routing rule applies here too."""
@@ -240,8 +310,8 @@ class CollectionRun:
         ms = self.config.timeout_request_ms
         return ms / 1000 if ms else None
 
-    def _prepare(self, item: Item, parents: Sequence[Folder]) -> Iterator[ev.Event]:
-        """Build and sign the request; yields warnings/token events; returns the BuiltRequest."""
+    def _prepare(self, item: Item, parents: Sequence[Folder]) -> Generator[ev.Event, None, PreparedRequest]:
+        """Build and sign the request, yielding warnings and token events; return it ready to send."""
         built = build_request(item.request, self.scopes, base_dir=self.config.base_dir)
         for warning in built.warnings:
             yield ev.WarningIssued(warning, item.name)
@@ -275,19 +345,21 @@ class CollectionRun:
                 self.scopes.resolve(str(auth.params.get("password") or "")),
             )
             self.redactor.add(self.scopes.resolve(str(auth.params.get("password") or "")))
-        self._digest = None
+        wire_auth = None
         if auth is not None and auth.type == "digest":
-            self._digest = requests.auth.HTTPDigestAuth(
+            wire_auth = requests.auth.HTTPDigestAuth(
                 self.scopes.resolve(str(auth.params.get("username") or "")),
                 self.scopes.resolve(str(auth.params.get("password") or "")),
             )
         if built.unresolved:
             yield ev.VariablesUnresolved(item.name, tuple(sorted(built.unresolved)))
         self.router.check_request_allowed(built)
-        return built
+        return PreparedRequest(built, wire_auth)
 
-    def _send(self, item: Item, built: BuiltRequest) -> Iterator[ev.Event]:
-        """Send; yields RequestSent then ResponseReceived or RequestFailed; returns the script view."""
+    def _send(self, item: Item, prepared: PreparedRequest) -> Generator[ev.Event, None, dict[str, Any] | None]:
+        """Send, yielding RequestSent then ResponseReceived or RequestFailed; return the response as
+        scripts see it (None when there is none)."""
+        built = prepared.built
         yield ev.RequestSent(
             item.name,
             built.method,
@@ -303,7 +375,7 @@ class CollectionRun:
                 headers=merge_headers(built.headers),
                 data=built.body,
                 timeout=self._request_timeout(),
-                auth=self._digest,
+                auth=prepared.wire_auth,
                 allow_redirects=True,
             )
         except (
@@ -370,113 +442,110 @@ class CollectionRun:
             "responseSize": len(response.content),
         }
 
-    def _run_item(self, item: Item, parents: Sequence[Folder]) -> Iterator[ev.Event]:
+    def _run_item(
+        self, item: Item, parents: Sequence[Folder], cursor: Cursor
+    ) -> Generator[ev.Event, None, NextRequest | None]:
+        """Pre-request scripts, the request, test scripts; return the next request a script chose."""
         self.scopes.scopes["local"] = {}
-        self._skip_request = False
         template = {
             "url": join_url_template(item.request.url),
             "method": item.request.method,
             "headers": [{"key": h.key, "value": h.value} for h in item.request.headers if not h.disabled],
             "body": None,
         }
-        changed = yield from self._run_scripts(item, parents, "prerequest", template, None)
-        if self._skip_request:
-            return
+        before = yield from self._run_scripts(item, parents, "prerequest", template, None, cursor)
+        if before.skip_request:
+            return before.next_request
         try:
-            built = yield from self._prepare(item, parents)
+            prepared = yield from self._prepare(item, parents)
         except SecretRoutingError as exc:
             yield ev.RequestFailed(item.name, item.request.method, "", exc, "secret-routing")
-            return
+            return before.next_request
         except TokenError as exc:
             yield ev.RequestFailed(item.name, "POST", "", exc, "token")
-            return
+            return before.next_request
         except O365CheckError as exc:
             kind = "connect" if exc.exit_code == 3 else "input" if isinstance(exc, UsageError) else "error"
             yield ev.RequestFailed(item.name, item.request.method, "", exc, kind)
-            return
-        if changed is not template and isinstance(changed, dict):
-            apply_script_changes(built, changed, template, self.scopes)
-        response = yield from self._send(item, built)
-        if response is not None:
-            yield from self._run_scripts(item, parents, "test", built.script_view(), response)
+            return before.next_request
+        if before.request is not template:
+            apply_script_changes(prepared.built, before.request, template, self.scopes)
+        response = yield from self._send(item, prepared)
+        if response is None:
+            return before.next_request
+        after = yield from self._run_scripts(item, parents, "test", prepared.built.script_view(), response, cursor)
+        return after.next_request or before.next_request
 
-    def _run_item_safely(self, item: Item, parents: Sequence[Folder]) -> Iterator[ev.Event]:
+    def _run_item_safely(
+        self, item: Item, parents: Sequence[Folder], cursor: Cursor
+    ) -> Generator[ev.Event, None, ItemOutcome]:
         """``_run_item``, with an unexpected fault reported as this item's failure, not a crash."""
+        next_request: NextRequest | None = None
         try:
-            yield from self._run_item(item, parents)
+            next_request, failed = yield from _noting_failures(self._run_item(item, parents, cursor))
         except Exception as exc:
             error = O365CheckError(
                 f"the runner failed on this item ({type(exc).__name__}: {self.redactor.text(str(exc))})"
             )
             yield ev.RequestFailed(item.name, item.request.method, "", error, "error")
+            failed = True
+        return ItemOutcome(failed, next_request)
 
     # -- the run ---------------------------------------------------------------------------
     def events(self) -> Iterator[ev.Event]:
         """Run the collection, yielding events as they happen."""
         cfg, started = self.config, time.time()
         data = cfg.iteration_data or []
-        self._iterations = max(1, cfg.iterations or len(data) or 1)
+        iterations = max(1, cfg.iterations or len(data) or 1)
         plan = list(self.collection.iter_items(cfg.folders))
-        yield ev.RunStarted(self.collection.name, self._iterations, len(plan), started)
+        yield ev.RunStarted(self.collection.name, iterations, len(plan), started)
         for warning in self.collection.warnings:
             yield ev.WarningIssued(warning)
         for name in cfg.folders:
             if not self.collection.find_folder(name):
                 yield ev.WarningIssued(f"--folder {name!r}: no folder or request has this name")
-        aborted, reason, any_request = False, "", False
+        reason = ""
         try:
-            for iteration in range(self._iterations):
-                self._iteration = iteration
+            for iteration in range(iterations):
+                cursor = Cursor(iteration, iterations)
                 self.scopes.scopes["iterationData"] = dict(data[min(iteration, len(data) - 1)]) if data else {}
                 self._register_secrets()
-                yield ev.IterationStarted(iteration, self._iterations)
-                index = 0
-                while index < len(plan):
-                    if cfg.timeout_ms and (time.time() - started) * 1000 > cfg.timeout_ms:
-                        aborted, reason = True, f"the run took longer than --timeout {cfg.timeout_ms} ms"
-                        break
-                    item, parents = plan[index]
-                    if any_request and cfg.delay_request_ms:
-                        time.sleep(cfg.delay_request_ms / 1000)
-                    any_request = True
-                    self._next_request: str | None = None
-                    self._next_set = False
-                    yield ev.ItemStarted(iteration, item.name, item.id, tuple(f.name for f in parents))
-                    failed = False
-                    for event in self._run_item_safely(item, parents):
-                        if isinstance(event, (ev.TestFailed, ev.RequestFailed, ev.ScriptFailed)):
-                            failed = True
-                        yield event
-                    yield ev.ItemCompleted(iteration, item.name, item.id)
-                    if failed and cfg.bail:
-                        aborted, reason = True, f"--bail: stopped after the first failure (in {item.name!r})"
-                        break
-                    index = self._next_index(plan, index)
-                yield ev.IterationCompleted(iteration, self._iterations)
-                if aborted:
+                yield ev.IterationStarted(iteration, iterations)
+                reason = yield from self._run_iteration(plan, cursor, started)
+                yield ev.IterationCompleted(iteration, iterations)
+                if reason:
                     break
         finally:
-            if self._engine is not None:
-                self._engine.close()
+            self._engine.close()
         yield ev.RunCompleted(
             started,
             time.time(),
-            aborted,
+            bool(reason),
             reason,
             environment=self.redactor.data(self.export_scope("environment")),
             globals=self.redactor.data(self.export_scope("globals")),
         )
 
-    def _next_index(self, plan: list[tuple[Item, tuple[Folder, ...]]], index: int) -> int:
-        """The next item: the following one, or the one named by ``pm.execution.setNextRequest``."""
-        if not self._next_set:
-            return index + 1
-        if not self._next_request:  # setNextRequest(null): end this iteration
-            return len(plan)
-        for position, (item, _) in enumerate(plan):
-            if self._next_request in (item.name, item.id):
-                return position
-        return len(plan)  # an unknown name ends the iteration, as in Newman
+    def _run_iteration(
+        self, plan: list[tuple[Item, tuple[Folder, ...]]], cursor: Cursor, started: float
+    ) -> Generator[ev.Event, None, str]:
+        """One pass over the plan (jumps by setNextRequest); return why the run must stop, or ""."""
+        cfg = self.config
+        index, first_in_run = 0, cursor.iteration == 0
+        while index < len(plan):
+            if cfg.timeout_ms and (time.time() - started) * 1000 > cfg.timeout_ms:
+                return f"the run took longer than --timeout {cfg.timeout_ms} ms"
+            item, parents = plan[index]
+            if cfg.delay_request_ms and not first_in_run:
+                time.sleep(cfg.delay_request_ms / 1000)
+            first_in_run = False
+            yield ev.ItemStarted(cursor.iteration, item.name, item.id, tuple(f.name for f in parents))
+            outcome = yield from self._run_item_safely(item, parents, cursor)
+            yield ev.ItemCompleted(cursor.iteration, item.name, item.id)
+            if outcome.failed and cfg.bail:
+                return f"--bail: stopped after the first failure (in {item.name!r})"
+            index = _next_index(plan, index, outcome.next_request)
+        return ""
 
     def export_scope(self, scope: str) -> dict[str, Any]:
         """A scope as a Postman variable file body: ``{"values": [{key, value, type, enabled}]}``
@@ -492,6 +561,18 @@ class CollectionRun:
             "values": values,
             "_postman_variable_scope": scope,
         }
+
+
+def _next_index(plan: list[tuple[Item, tuple[Folder, ...]]], index: int, chosen: NextRequest | None) -> int:
+    """The next item: the following one, or the one named by ``pm.execution.setNextRequest``."""
+    if chosen is None:
+        return index + 1
+    if not chosen.name:  # setNextRequest(null): end this iteration
+        return len(plan)
+    for position, (item, _) in enumerate(plan):
+        if chosen.name in (item.name, item.id):
+            return position
+    return len(plan)  # an unknown name ends the iteration, as in Newman
 
 
 def iter_run(
