@@ -8,13 +8,12 @@ path and the position (``line 3, column 7`` or ``byte 12``).
 from __future__ import annotations
 
 import csv
-import io
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from ..errors import CollectionLoadError
+from .csv_data import parse_csv_records
 from .model import Auth, Body, Collection, Folder, Item, KeyValue, Request, Script, Url, Variable, VariableFile
 
 __all__ = [
@@ -152,8 +151,8 @@ def _events(raw: Any, where: str, warnings: list[str]) -> list[Script]:
         exec_ = script.get("exec")
         lines = exec_ if isinstance(exec_, list) else [exec_] if isinstance(exec_, str) else []
         source = "\n".join(_text(line).rstrip("\r") for line in lines)  # MS Graph exports end lines with \r
-        if source.strip():
-            scripts.append(Script(listen, source, _text(script.get("name"))))
+        # an empty script is kept: Newman counts it in run.stats though it does nothing
+        scripts.append(Script(listen, source, _text(script.get("name"))))
     return scripts
 
 
@@ -183,6 +182,11 @@ def _url(raw: Any, where: str, warnings: list[str]) -> Url:
         hash=_text(raw.get("hash")) or None,
         variables=_key_values(raw.get("variable"), f"{where}.url.variable", warnings),
     )
+    entries = raw.get("query") if isinstance(raw.get("query"), list) else []
+    values = [e.get("value", "") for e in entries if isinstance(e, dict)]
+    for param, value in zip(url.query, values, strict=False):
+        if value is None:  # `?key` with no `=` (postman-collection QueryParam: value null)
+            param.value = None
     return url
 
 
@@ -250,6 +254,7 @@ def _nodes(raw: Any, where: str, warnings: list[str], depth: int = 0) -> list[It
                     id=_text(node.get("id") or node.get("_postman_id")),
                     auth=_auth(node.get("auth"), here, warnings),
                     events=_events(node.get("event"), here, warnings),
+                    behaviour=_behaviour(node),
                 )
             )
         else:
@@ -261,9 +266,16 @@ def _nodes(raw: Any, where: str, warnings: list[str], depth: int = 0) -> list[It
                     request=_request(node.get("request"), here, warnings),
                     id=_text(node.get("id") or node.get("_postman_id")),
                     events=_events(node.get("event"), here, warnings),
+                    behaviour=_behaviour(node),
                 )
             )
     return nodes
+
+
+def _behaviour(node: dict[str, Any]) -> dict[str, Any]:
+    """``protocolProfileBehavior`` (followRedirects, disableBodyPruning, strictSSL...) or ``{}``."""
+    value = node.get("protocolProfileBehavior")
+    return dict(value) if isinstance(value, dict) else {}
 
 
 def _variables(raw: Any, where: str, warnings: list[str]) -> list[Variable]:
@@ -297,6 +309,8 @@ def parse_collection(data: Any, path: str = "<collection>") -> Collection:
     """A parsed JSON document to a ``Collection``; problems in its shape become warnings."""
     if not isinstance(data, dict):
         raise CollectionLoadError(path, f"a collection is a JSON object, this file holds a {type(data).__name__}")
+    if "item" not in data and "info" not in data and isinstance(data.get("collection"), dict):
+        data = data["collection"]  # the Postman API's export wrapper, `{"collection": {...}}` (Newman accepts it)
     if "item" not in data and isinstance(data.get("requests"), list):
         raise CollectionLoadError(path, "this is a Postman v1 collection; re-export it from Postman as v2.1")
     if "item" not in data and "info" not in data:
@@ -320,6 +334,7 @@ def parse_collection(data: Any, path: str = "<collection>") -> Collection:
         path=path,
         warnings=warnings,
         source=data,
+        behaviour=_behaviour(data),
     )
 
 
@@ -371,67 +386,9 @@ def load_iteration_data(path: str | Path) -> list[dict[str, Any]]:
             raise CollectionLoadError(str(path), "JSON iteration data must be an array of objects")
         return data
     try:
-        # Newman's csv-parse options: columns, trim, relax quotes and column count (runner-facts §5).
-        rows = list(csv.reader(io.StringIO(text), skipinitialspace=True, strict=False))
+        return parse_csv_records(text)
     except csv.Error as exc:
         raise CollectionLoadError(str(path), f"not valid CSV: {exc}", None) from None
-    flags = _quoted_cells(text)
-    if len(flags) != len(rows):  # a shape the scan does not follow: cast nothing rather than guess
-        flags = [[True] * len(row) for row in rows]
-    records = [(row, quoted) for row, quoted in zip(rows, flags, strict=False) if any(cell.strip() for cell in row)]
-    if not records:
-        return []
-    header = [cell.strip() for cell in records[0][0]]
-    return [
-        {
-            key: _cast_cell(cell.strip(), was_quoted)
-            for key, cell, was_quoted in zip(header, row, cells_quoted, strict=False)
-        }
-        for row, cells_quoted in records[1:]
-    ]
-
-
-_JS_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
-
-
-def _cast_cell(cell: str, quoted: bool) -> Any:
-    """Newman casts unquoted numeric CSV cells to numbers; quoted ones stay text (runner-facts §5)."""
-    if quoted or not _JS_NUMBER.fullmatch(cell):
-        return cell
-    number = float(cell)
-    return (
-        int(number)
-        if number.is_integer() and "." not in cell and "e" not in cell.lower() and abs(number) < 2**53
-        else number
-    )
-
-
-def _quoted_cells(text: str) -> list[list[bool]]:
-    """For each CSV record, whether each cell was quoted (``csv.reader`` forgets it)."""
-    records: list[list[bool]] = []
-    cells: list[bool] = []
-    at_start, in_quotes, quoted, just_closed = True, False, False, False
-    for ch in text:
-        if in_quotes:
-            in_quotes = ch != '"'
-            just_closed = not in_quotes
-            continue
-        if ch == '"' and (at_start or just_closed):  # an opening quote, or "" inside a quoted cell
-            quoted = quoted or at_start
-            in_quotes, at_start, just_closed = True, False, False
-            continue
-        just_closed = False
-        if ch in ",\n":
-            cells.append(quoted)
-            if ch == "\n":
-                records.append(cells)
-                cells = []
-            at_start, quoted = True, False
-        elif not (at_start and ch in " \t\r"):
-            at_start = False
-    if cells or not at_start:
-        records.append([*cells, quoted])
-    return records
 
 
 def parse_variable_assignment(text: str, option: str = "--env-var") -> tuple[str, str]:

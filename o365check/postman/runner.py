@@ -22,7 +22,15 @@ from ..redact import Redactor, is_secret_name
 from . import events as ev
 from .auth import ClientCredentialsTokens, apply_auth, find_effective_auth, read_oauth2_settings
 from .model import Collection, Folder, Item, Script, VariableFile
-from .requests_builder import BuiltRequest, apply_script_changes, build_request, join_url_template, merge_headers
+from .requests_builder import (
+    BuiltRequest,
+    add_system_headers,
+    apply_script_changes,
+    body_template,
+    build_request,
+    join_url_template,
+    merge_headers,
+)
 from .secret_routing import SecretRouter
 from .variables import VariableScopes, variables_to_dict
 
@@ -132,6 +140,7 @@ class PreparedRequest:
 
     built: BuiltRequest
     wire_auth: requests.auth.AuthBase | None = None
+    behaviour: dict[str, Any] = field(default_factory=dict)  # protocolProfileBehavior
 
 
 @dataclass(frozen=True)
@@ -210,7 +219,9 @@ class CollectionRun:
     ) -> Generator[ev.Event, None, ScriptsResult]:
         """Run the item's scripts for ``listen``, yielding their events; return what they decided."""
         scripts = self._scripts_for(item, parents, listen)
-        if not scripts:
+        if not any(s.source.strip() for s in scripts):  # none, or only empty ones: no engine needed
+            for _ in scripts:
+                yield ev.ScriptRan(item.name, listen)  # Newman counts empty scripts as run
             return ScriptsResult(request)
         engine, reason = self._engine.get()
         if engine is None:
@@ -220,6 +231,9 @@ class CollectionRun:
 
         skip_request, next_request = False, None
         for script in scripts:
+            if not script.source.strip():
+                yield ev.ScriptRan(item.name, listen)
+                continue
             info = {
                 "eventName": listen,
                 "iteration": cursor.iteration,
@@ -310,9 +324,18 @@ class CollectionRun:
         ms = self.config.timeout_request_ms
         return ms / 1000 if ms else None
 
+    def _behaviour(self, item: Item, parents: Sequence[Folder]) -> dict[str, Any]:
+        """protocolProfileBehavior: the collection's, overridden by each folder's, then the item's."""
+        merged = dict(self.collection.behaviour)
+        for node in (*parents, item):
+            merged.update(node.behaviour)
+        return merged
+
     def _prepare(self, item: Item, parents: Sequence[Folder]) -> Generator[ev.Event, None, PreparedRequest]:
         """Build and sign the request, yielding warnings and token events; return it ready to send."""
-        built = build_request(item.request, self.scopes, base_dir=self.config.base_dir)
+        built = build_request(
+            item.request, self.scopes, base_dir=self.config.base_dir, behaviour=self._behaviour(item, parents)
+        )
         for warning in built.warnings:
             yield ev.WarningIssued(warning, item.name)
         auth = find_effective_auth(item, parents, self.collection)
@@ -354,7 +377,7 @@ class CollectionRun:
         if built.unresolved:
             yield ev.VariablesUnresolved(item.name, tuple(sorted(built.unresolved)))
         self.router.check_request_allowed(built)
-        return PreparedRequest(built, wire_auth)
+        return PreparedRequest(built, wire_auth, self._behaviour(item, parents))
 
     def _send(self, item: Item, prepared: PreparedRequest) -> Generator[ev.Event, None, dict[str, Any] | None]:
         """Send, yielding RequestSent then ResponseReceived or RequestFailed; return the response as
@@ -376,7 +399,8 @@ class CollectionRun:
                 data=built.body,
                 timeout=self._request_timeout(),
                 auth=prepared.wire_auth,
-                allow_redirects=True,
+                allow_redirects=prepared.behaviour.get("followRedirects") is not False,
+                **({"verify": False} if prepared.behaviour.get("strictSSL") is False else {}),
             )
         except (
             requests.exceptions.InvalidURL,
@@ -451,9 +475,10 @@ class CollectionRun:
             "url": join_url_template(item.request.url),
             "method": item.request.method,
             "headers": [{"key": h.key, "value": h.value} for h in item.request.headers if not h.disabled],
-            "body": None,
+            "body": body_template(item.request.body),
         }
         before = yield from self._run_scripts(item, parents, "prerequest", template, None, cursor)
+        yield ev.ScriptsCompleted(item.name, "prerequest")
         if before.skip_request:
             return before.next_request
         try:
@@ -470,10 +495,11 @@ class CollectionRun:
             return before.next_request
         if before.request is not template:
             apply_script_changes(prepared.built, before.request, template, self.scopes)
+        add_system_headers(prepared.built)
         response = yield from self._send(item, prepared)
-        if response is None:
-            return before.next_request
+        # test scripts run after a failed request too, with no response (postman-runtime)
         after = yield from self._run_scripts(item, parents, "test", prepared.built.script_view(), response, cursor)
+        yield ev.ScriptsCompleted(item.name, "test")
         return after.next_request or before.next_request
 
     def _run_item_safely(
@@ -506,7 +532,7 @@ class CollectionRun:
                 yield ev.WarningIssued(f"--folder {name!r}: no folder or request has this name")
         reason = ""
         try:
-            for iteration in range(iterations):
+            for iteration in range(iterations if plan else 0):  # Newman runs no iteration of an empty plan
                 cursor = Cursor(iteration, iterations)
                 self.scopes.scopes["iterationData"] = dict(data[min(iteration, len(data) - 1)]) if data else {}
                 self._register_secrets()
