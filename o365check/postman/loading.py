@@ -182,6 +182,13 @@ def _url(raw: Any, where: str, warnings: list[str]) -> Url:
         hash=_text(raw.get("hash")) or None,
         variables=_key_values(raw.get("variable"), f"{where}.url.variable", warnings),
     )
+    for variable, entry in zip(url.variables, raw.get("variable") or [], strict=False):
+        if not variable.key and isinstance(entry, dict):  # exports name path variables by `id` too
+            variable.key = _text(entry.get("id"))
+    auth = raw.get("auth")
+    if isinstance(auth, dict) and _text(auth.get("user")):
+        password = auth.get("password")
+        url.userinfo = (_text(auth["user"]), None if password is None else _text(password))
     entries = raw.get("query") if isinstance(raw.get("query"), list) else []
     values = [e.get("value", "") for e in entries if isinstance(e, dict)]
     for param, value in zip(url.query, values, strict=False):

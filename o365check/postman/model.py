@@ -81,6 +81,7 @@ class Url:
     query: list[KeyValue] = field(default_factory=list)
     hash: str | None = None
     variables: list[KeyValue] = field(default_factory=list)  # path variables for `/:name`
+    userinfo: tuple[str, str | None] | None = None  # url.auth {user, password}: sent as Basic auth
 
     @property
     def has_components(self) -> bool:

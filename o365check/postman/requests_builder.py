@@ -118,6 +118,9 @@ def join_url_template(url: Url) -> str:
     if not url.has_components:
         return url.raw
     text = f"{url.protocol}://" if url.protocol else ""
+    if url.userinfo:
+        user, password = url.userinfo
+        text += user + ("" if password is None else f":{password}") + "@"
     text += ".".join(url.host or [])
     if url.port:
         text += f":{url.port}"
@@ -269,7 +272,12 @@ def _build_body(
         except json.JSONDecodeError:
             warnings.append("graphql variables are not valid JSON; sent as an empty object")
             variables = {}
-        payload = json.dumps({"query": query, "variables": variables})
+        # postman-runtime: JSON.stringify({query, variables}); no variables key when none were given
+        payload = json.dumps(
+            {"query": query, **({"variables": variables} if variables_text.strip() else {})},
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
         return (
             payload.encode("utf-8"),
             "application/json",

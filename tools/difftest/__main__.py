@@ -82,10 +82,10 @@ def cached_cases() -> list[Case]:
 
 
 def conformance_cases() -> list[Case]:
-    """Our own minimal collections (tests/conformance/*.postman_collection.json), with a sibling
+    """Our own minimal collections (tests/conformance/difftest-*.postman_collection.json), with a sibling
     ``<stem>.postman_environment.json`` when there is one."""
     cases = []
-    for path in sorted(CONFORMANCE.glob("*.postman_collection.json")):
+    for path in sorted(CONFORMANCE.glob("difftest-*.postman_collection.json")):
         environment = path.with_name(path.name.replace("postman_collection", "postman_environment"))
         cases.append(Case(f"conformance:{path.name}", path, environment if environment.is_file() else None))
     return cases
@@ -150,14 +150,14 @@ def main(argv: list[str] | None = None) -> int:
     fill.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"))
     run = sub.add_parser("run", help="compare Newman and o365check")
     run.add_argument("--cached", action="store_true", help="the manifest's collections from the cache")
-    run.add_argument("--conformance", action="store_true", help="tests/conformance/*.postman_collection.json")
+    run.add_argument("--conformance", action="store_true", help="tests/conformance/difftest-*.postman_collection.json")
     run.add_argument("--shared-corpus", action="store_true", help="../shared/corpus collections")
     run.add_argument("--out", type=Path, help="write the results (JSON) here")
     run.add_argument("files", nargs="*", type=Path)
     args = parser.parse_args(argv)
     if args.command == "fill-cache":
         return fill_cache(args.mirrors)
-    cases = [Case(str(f), f) for f in args.files]
+    cases = [Case(str(f), f.resolve()) for f in args.files]
     cases += cached_cases() if args.cached else []
     cases += conformance_cases() if args.conformance else []
     cases += shared_corpus_cases() if args.shared_corpus else []
