@@ -10,6 +10,7 @@ client id, scope) until shortly before it expires.
 from __future__ import annotations
 
 import base64
+import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -221,5 +222,62 @@ def apply_auth(
             built.set_header("Authorization", f"{prefix} {token}".strip())
         return []
     if auth.type == "digest":
-        return []
+        return _sign_digest(built, params, resolve)
     return [f"auth type {auth.type!r} is not supported; request sent without it"]
+
+
+# postman-runtime authorizer/digest.js: algorithm name -> hash
+_DIGEST_HASHES = {
+    "MD5": "md5",
+    "MD5-sess": "md5",
+    "SHA-256": "sha256",
+    "SHA-256-sess": "sha256",
+    "SHA-512-256": "sha512_256",
+    "SHA-512-256-sess": "sha512_256",
+}
+
+
+def _sign_digest(built: BuiltRequest, params: dict[str, Any], resolve: Callable[[Any], str]) -> list[str]:
+    """Digest with the collection's own ``realm`` and ``nonce``: signed before sending, as
+    postman-runtime does (``pre`` is true when both are set); without them the runner answers the
+    server's challenge with requests' ``HTTPDigestAuth``. requests cannot be given the collection's
+    ``clientNonce``, so the header is computed here, field for field as ``digest.js computeHeader``."""
+    realm, nonce = resolve(params.get("realm")), resolve(params.get("nonce"))
+    username = resolve(params.get("username"))
+    if not (realm and nonce and username):
+        return []
+    algorithm = resolve(params.get("algorithm")) or "MD5"
+    hash_name = _DIGEST_HASHES.get(algorithm)
+    if hash_name is None:
+        return [f"digest algorithm {algorithm!r} is not supported; request sent without Authorization"]
+
+    def digest(text: str) -> str:
+        return hashlib.new(hash_name, text.encode("utf-8")).hexdigest()
+
+    qop, nc, cnonce = resolve(params.get("qop")), resolve(params.get("nonceCount")), resolve(params.get("clientNonce"))
+    opaque, password = resolve(params.get("opaque")), resolve(params.get("password"))
+    parts = urlsplit(built.url)
+    uri = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    a1 = f"{username}:{realm}:{password}"
+    if algorithm.endswith("-sess"):
+        a1 = f"{digest(a1)}:{nonce}:{cnonce}"
+    a2 = f"{built.method}:{uri}"
+    if qop == "auth-int":
+        a2 += ":" + digest((built.body or b"").decode("utf-8", "replace"))
+    if qop in ("auth", "auth-int"):
+        response = digest(":".join((digest(a1), nonce, nc, cnonce, qop, digest(a2))))
+    else:
+        response = digest(f"{digest(a1)}:{nonce}:{digest(a2)}")
+    fields = [f'username="{username}"', f'realm="{realm}"', f'nonce="{nonce}"', f'uri="{uri}"']
+    fields.append(f'algorithm="{algorithm}"')
+    if qop in ("auth", "auth-int"):
+        fields.append(f"qop={qop}")
+    if qop in ("auth", "auth-int") or algorithm == "MD5-sess":
+        if nc:
+            fields.append(f"nc={nc}")
+        fields.append(f'cnonce="{cnonce}"')
+    fields.append(f'response="{response}"')
+    if opaque:
+        fields.append(f'opaque="{opaque}"')
+    built.set_header("Authorization", "Digest " + ", ".join(fields))
+    return []

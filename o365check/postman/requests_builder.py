@@ -141,14 +141,26 @@ def join_url_template(url: Url) -> str:
 
 
 def _fill_path_variables(url: str, variables: list[Any], scopes: VariableScopes, unresolved: set[str]) -> str:
-    """Replace ``/:name`` segments by the request's path variables (``url.variable``)."""
-    values = {v.key: scopes.resolve(js_string(v.value), unresolved) for v in variables if v.key and not v.disabled}
-    values = {k: v for k, v in values.items() if v != ""}  # an empty one is sent as `:name` (Newman)
+    """Replace ``/:name`` segments by the request's path variables (``url.variable``).
+
+    As postman-collection ``Url.getPath``: the name ends at the first ``.`` (``:id.json`` is ``id``
+    with the suffix kept), and only a non-empty string value replaces it (else ``:name`` is sent).
+    """
+    values = {
+        v.key: scopes.resolve(v.value, unresolved)
+        for v in variables
+        if v.key and not v.disabled and isinstance(v.value, str) and v.value
+    }
     if not values:
         return url
     scheme, sep, rest = url.partition("://") if "://" in url else ("", "", url)
     path, qmark, tail = rest.partition("?")
-    segments = [values.get(s[1:], s) if s.startswith(":") else s for s in path.split("/")]
+    segments = []
+    for segment in path.split("/"):
+        name = segment[1:].split(".", 1)[0] if segment.startswith(":") else ""
+        if name and values.get(name):
+            segment = values[name] + segment[len(name) + 1 :]
+        segments.append(segment)
     return f"{scheme}{sep}{'/'.join(segments)}{qmark}{tail}"
 
 

@@ -369,7 +369,7 @@ class CollectionRun:
             )
             self.redactor.add(self.scopes.resolve(str(auth.params.get("password") or "")))
         wire_auth = None
-        if auth is not None and auth.type == "digest":
+        if auth is not None and auth.type == "digest" and built.header("Authorization") is None:
             wire_auth = requests.auth.HTTPDigestAuth(
                 self.scopes.resolve(str(auth.params.get("username") or "")),
                 self.scopes.resolve(str(auth.params.get("password") or "")),
