@@ -35,7 +35,7 @@ __all__ = [
     "read_oauth2_settings",
 ]
 
-SUPPORTED_AUTH_TYPES = frozenset({"noauth", "bearer", "basic", "apikey", "oauth2", "digest"})
+SUPPORTED_AUTH_TYPES = frozenset({"noauth", "bearer", "basic", "apikey", "oauth2", "digest", "oauth1"})
 EXPIRY_SKEW_SECONDS = 60  # refetch this long before expiry so a token never dies mid-request
 
 
@@ -223,6 +223,8 @@ def apply_auth(
         return []
     if auth.type == "digest":
         return _sign_digest(built, params, resolve)
+    if auth.type == "oauth1":
+        return _sign_oauth1(built, params, resolve)
     return [f"auth type {auth.type!r} is not supported; request sent without it"]
 
 
@@ -280,4 +282,66 @@ def _sign_digest(built: BuiltRequest, params: dict[str, Any], resolve: Callable[
     if opaque:
         fields.append(f'opaque="{opaque}"')
     built.set_header("Authorization", "Digest " + ", ".join(fields))
+    return []
+
+
+# postman-runtime authorizer/oauth1.js: the order in which it writes the oauth_* parameters
+_OAUTH1_ORDER = (
+    "oauth_consumer_key",
+    "oauth_token",
+    "oauth_signature_method",
+    "oauth_timestamp",
+    "oauth_nonce",
+    "oauth_version",
+    "oauth_callback",
+    "oauth_verifier",
+    "oauth_body_hash",
+    "oauth_signature",
+)
+
+
+def _sign_oauth1(built: BuiltRequest, params: dict[str, Any], resolve: Callable[[Any], str]) -> list[str]:
+    """OAuth 1.0a signed by oauthlib (RFC 5849), the parameters written where and as postman-runtime
+    writes them: an ``Authorization: OAuth realm="..",k="v",..`` header, or, with
+    ``addParamsToHeader`` false, the form body (urlencoded requests) or the query string."""
+    from oauthlib import oauth1  # only runs that use OAuth 1.0 pay for the import
+    from oauthlib.common import quote
+
+    def oauth_quote(value: str) -> str:  # RFC 5849 §3.6: everything but unreserved characters
+        return quote(value, safe=b"")
+
+    from oauthlib.common import unquote as oauth_unquote
+
+    method = resolve(params.get("signatureMethod")) or "HMAC-SHA1"
+    if method not in (oauth1.SIGNATURE_HMAC_SHA1, oauth1.SIGNATURE_HMAC_SHA256, oauth1.SIGNATURE_PLAINTEXT):
+        return [f"oauth1 signature method {method!r} is not supported; request sent without it"]
+    realm = resolve(params.get("realm"))
+    client = oauth1.Client(
+        resolve(params.get("consumerKey")),
+        client_secret=resolve(params.get("consumerSecret")) or None,
+        resource_owner_key=resolve(params.get("token")) or None,
+        resource_owner_secret=resolve(params.get("tokenSecret")) or None,
+        callback_uri=resolve(params.get("callback")) or None,
+        verifier=resolve(params.get("verifier")) or None,
+        signature_method=method,
+        nonce=resolve(params.get("nonce")) or None,
+        timestamp=resolve(params.get("timestamp")) or None,
+        realm=realm or None,
+    )
+    form = (built.header("Content-Type") or "").startswith("application/x-www-form-urlencoded")
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} if form else {}
+    body = built.body.decode("utf-8") if form and built.body else None
+    _, signed, _ = client.sign(built.url, built.method, body=body, headers=headers)
+    pairs = {k: oauth_unquote(v) for k, v in oauth1.rfc5849.utils.parse_authorization_header(signed["Authorization"])}
+    ordered = [(k, pairs[k]) for k in _OAUTH1_ORDER if k in pairs]
+    add_to_header = params.get("addParamsToHeader")
+    if add_to_header is None or add_to_header is True or js_string(add_to_header) == "true":
+        fields = ([f'realm="{oauth_quote(realm)}"'] if realm else []) + [f'{k}="{oauth_quote(v)}"' for k, v in ordered]
+        built.set_header("Authorization", "OAuth " + ",".join(fields))
+    elif form:
+        extra = "&".join(f"{oauth_quote(k)}={oauth_quote(v)}" for k, v in ordered)
+        built.body = (built.body + b"&" if built.body else b"") + extra.encode("ascii")
+    else:
+        for key, value in ordered:
+            built.add_query(key, value)
     return []

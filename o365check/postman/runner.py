@@ -390,6 +390,15 @@ class CollectionRun:
             self._mask_headers(built.headers),
             self.redactor.data(built.body_view) if built.body_view else None,
         )
+        if "{{" in built.host or "}}" in built.host:
+            # Newman sends it (to a proxy, or fails the DNS lookup); http.client cannot even write the
+            # Host header (an internal AssertionError), so say what is wrong instead.
+            error = O365CheckError(
+                f"cannot send to {self.redactor.text(built.url)!r}: the host name holds an unresolved variable; "
+                "define it in the environment (-e), globals (-g) or with --env-var"
+            )
+            yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), error, "error")
+            return None
         started = time.perf_counter()
         try:
             response = self.session.request(
