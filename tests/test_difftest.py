@@ -121,3 +121,75 @@ def test_csv_cells_are_cast_like_newmans_csv_auto_parse() -> None:
     text = 'a,b,c,d,e,f,g\n0,00123,0x10,1e3,"7",12abc,\n'
     # newman util.isInt rejects 0 and 00123, isFloat accepts them; 0x10 passes isFloat and parseFloat gives 0
     assert parse_csv_records(text) == [{"a": 0, "b": 123, "c": 0, "d": 1000, "e": "7", "f": "12abc", "g": ""}]
+
+
+# -- auth signing, against headers Newman 6.2.2 sent for the same parameters -------------------
+
+
+def _signed(auth_type: str, params: dict, method: str = "GET", url: str = "http://example.com/"):
+    from o365check.postman.auth import apply_auth
+    from o365check.postman.model import Auth
+    from o365check.postman.requests_builder import BuiltRequest
+    from o365check.postman.variables import VariableScopes
+
+    built = BuiltRequest(method, url)
+    assert apply_auth(built, Auth(auth_type, params), VariableScopes()) == []
+    return built
+
+
+def test_digest_with_realm_and_nonce_is_signed_before_sending_as_newman_does() -> None:
+    params = {
+        "algorithm": "MD5",
+        "username": "abhijit",
+        "realm": "me@kennethreitz.com",
+        "password": "kane",
+        "nonce": "b595d63333715eaf0737e4255c288dc1",
+        "nonceCount": "000001",
+        "clientNonce": "abcfd",
+        "opaque": "03a268317fb5ee47794496820f0bb4fd",
+        "qop": "auth",
+    }
+    built = _signed("digest", params, url="http://httpbin.org/get")
+    assert built.header("Authorization") == (
+        'Digest username="abhijit", realm="me@kennethreitz.com", nonce="b595d63333715eaf0737e4255c288dc1", '
+        'uri="/get", algorithm="MD5", qop=auth, nc=000001, cnonce="abcfd", '
+        'response="6d2e2648a8424669389da9806c2db732", opaque="03a268317fb5ee47794496820f0bb4fd"'
+    )
+    assert _signed("digest", {"username": "u", "password": "p"}).header("Authorization") is None  # needs a challenge
+
+
+OAUTH1 = {
+    "consumerKey": "conkey",
+    "consumerSecret": "consec",
+    "token": "tokkey",
+    "tokenSecret": "toksec",
+    "nonce": "10",
+    "timestamp": "1",
+    "realm": "realm@example.com",
+    "version": "1.0",
+}
+
+
+def test_oauth1_header_and_query_placement_match_newman() -> None:
+    header = _signed("oauth1", {**OAUTH1, "signatureMethod": "HMAC-SHA1", "addParamsToHeader": True})
+    assert header.header("Authorization") == (
+        'OAuth realm="realm%40example.com",oauth_consumer_key="conkey",oauth_token="tokkey",'
+        'oauth_signature_method="HMAC-SHA1",oauth_timestamp="1",oauth_nonce="10",oauth_version="1.0",'
+        'oauth_signature="N%2Bkb2HR5DlPa3QnG7m9dMroVUHo%3D"'
+    )
+    sha256 = _signed("oauth1", {**OAUTH1, "signatureMethod": "HMAC-SHA256", "addParamsToHeader": True})
+    assert 'oauth_signature="S%2F6SqNvVbJQ91AkJ6Mty%2BAlHgMuQizNbMFr5vSeqMoc%3D"' in sha256.header("Authorization")
+    query = _signed("oauth1", {**OAUTH1, "signatureMethod": "HMAC-SHA1", "addParamsToHeader": False}, "POST")
+    assert query.url == (
+        "http://example.com/?oauth_consumer_key=conkey&oauth_token=tokkey&oauth_signature_method=HMAC-SHA1"
+        "&oauth_timestamp=1&oauth_nonce=10&oauth_version=1.0&oauth_signature=IYuGOFY8K1I4uLCQ51APy5BTYeo%3D"
+    )
+
+
+def test_awsv4_signs_the_headers_newman_signs() -> None:
+    params = {"accessKey": "accesskey", "secretKey": "secretkey", "sessionToken": "session", "region": "region"}
+    built = _signed("awsv4", {**params, "service": "service"})
+    authorization = built.header("Authorization")
+    assert authorization.startswith("AWS4-HMAC-SHA256 Credential=accesskey/")
+    assert "/region/service/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token, " in authorization
+    assert built.header("X-Amz-Security-Token") == "session" and built.header("X-Amz-Date")
