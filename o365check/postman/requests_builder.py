@@ -237,7 +237,9 @@ def _build_body(
     if body.mode == "urlencoded":
         pairs = [(resolve(f.key), resolve(f.value)) for f in body.fields if not f.disabled]
         view = {"mode": "urlencoded", "urlencoded": [{"key": k, "value": v} for k, v in pairs]}
-        return urlencode(pairs).encode("ascii"), "application/x-www-form-urlencoded", view
+        # postman-request's `form`: encodeURIComponent plus !'()* escaped, so a space is %20, not +
+        encoded = urlencode(pairs, quote_via=lambda text, *_: quote(text, safe=""))
+        return encoded.encode("ascii"), "application/x-www-form-urlencoded", view
     if body.mode == "formdata":
         fields: list[tuple[str, Any]] = []
         shown = []
@@ -266,6 +268,8 @@ def _build_body(
                 value = resolve(f.value)
                 fields.append((key, (None, value, f.content_type) if f.content_type else value))
                 shown.append({"key": key, "type": "text", "value": value})
+        if not fields:  # every field disabled or unreadable: Newman sends no body at all
+            return None, None, {"mode": "formdata", "formdata": shown}
         data, content_type = encode_multipart_formdata(fields)
         return data, content_type, {"mode": "formdata", "formdata": shown}
     if body.mode == "file":
@@ -277,24 +281,35 @@ def _build_body(
         text = resolve(body.file_content or "")
         return text.encode("utf-8"), None, {"mode": "file", "file": {"content": text}}
     if body.mode == "graphql":
-        query = resolve(body.graphql.get("query") or "")
-        variables_text = resolve(body.graphql.get("variables") or "")
-        try:
-            variables = json.loads(variables_text) if variables_text.strip() else {}
-        except json.JSONDecodeError:
-            warnings.append("graphql variables are not valid JSON; sent as an empty object")
-            variables = {}
-        # postman-runtime: JSON.stringify({query, variables}); no variables key when none were given
-        payload = json.dumps(
-            {"query": query, **({"variables": variables} if variables_text.strip() else {})},
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
-        return (
-            payload.encode("utf-8"),
-            "application/json",
-            {"mode": "graphql", "graphql": {"query": query, "variables": variables_text}},
-        )
+        # postman-runtime core-body-builder.js: variables given as text are pasted in unparsed
+        graphql = body.graphql
+        parts = []
+        view: dict[str, Any] = {}
+        for key in ("query", "operationName"):
+            if isinstance(graphql.get(key), str):
+                view[key] = resolve(graphql[key])
+                parts.append(f'"{key}":' + json.dumps(view[key], ensure_ascii=False, separators=(",", ":")))
+        variables = graphql.get("variables")
+        if isinstance(variables, str):
+            view["variables"] = resolve(variables)
+            if view["variables"]:
+                parts.append('"variables":' + view["variables"])
+            payload = "{" + ",".join(parts) + "}"
+        else:
+            payload = json.dumps(
+                {
+                    k: v
+                    for k, v in (
+                        ("query", view.get("query")),
+                        ("operationName", view.get("operationName")),
+                        ("variables", variables),
+                    )
+                    if v is not None
+                },
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
+        return payload.encode("utf-8"), "application/json", {"mode": "graphql", "graphql": view}
     return None, None, None
 
 
