@@ -390,15 +390,9 @@ class CollectionRun:
             self._mask_headers(built.headers),
             self.redactor.data(built.body_view) if built.body_view else None,
         )
-        if "{{" in built.host or "}}" in built.host:
-            # Newman sends it (to a proxy, or fails the DNS lookup); http.client cannot even write the
-            # Host header (an internal AssertionError), so say what is wrong instead.
-            error = O365CheckError(
-                f"cannot send to {self.redactor.text(built.url)!r}: the host name holds an unresolved variable; "
-                "define it in the environment (-e), globals (-g) or with --env-var"
-            )
-            yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), error, "error")
-            return None
+        if "{{" in built.host and built.header("Host") is None:
+            # http.client cannot derive a Host header from such a name; Newman sends it verbatim
+            built.headers.append(("Host", urlsplit(built.url).netloc.rpartition("@")[2]))
         started = time.perf_counter()
         try:
             response = self.session.request(
@@ -448,6 +442,17 @@ class CollectionRun:
                 error,
                 "timeout" if isinstance(exc, requests.Timeout) else "error",
             )
+            return None
+        except AssertionError:
+            if "{{" not in built.host:
+                raise
+            # Newman sends it (through a proxy) or fails the DNS lookup; http.client cannot write a
+            # Host header for it (an internal AssertionError), so say what is wrong instead.
+            error = O365CheckError(
+                f"cannot send to {self.redactor.text(built.url)!r}: the host name holds an unresolved variable; "
+                "define it in the environment (-e), globals (-g) or with --env-var"
+            )
+            yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), error, "error")
             return None
         except (ValueError, UnicodeError) as exc:  # a URL requests/urllib3 cannot parse (empty port...)
             error = O365CheckError(f"cannot send to {self.redactor.text(built.url)!r}: {self.redactor.text(str(exc))}")

@@ -125,6 +125,16 @@ def run_cases(cases: list[Case], out: Path | None, quiet: bool = False) -> list[
     return results
 
 
+def _only_error_wording(result: Comparison) -> bool:
+    """Differs only in the text of script error messages (QuickJS and V8 word them differently)."""
+    differing = {k: v for k, v in result.differences.items() if v}
+    return (
+        not result.error
+        and list(differing) == ["script_errors"]
+        and all(key.count("/") == 2 and key.endswith("/3") for key, _, _ in differing["script_errors"])
+    )
+
+
 def summarise(results: list[Comparison]) -> dict:
     ratios_wall = [r.ours_wall_s / r.newman_wall_s for r in results if r.newman_wall_s]
     ratios_rss = [r.ours_rss_mib / r.newman_rss_mib for r in results if r.newman_rss_mib]
@@ -139,6 +149,11 @@ def summarise(results: list[Comparison]) -> dict:
             "newman": round(statistics.median(r.newman_wall_s for r in results), 3) if results else None,
             "o365check": round(statistics.median(r.ours_wall_s for r in results), 3) if results else None,
         },
+        "differing_by_category": {
+            category: sum(bool(r.differences.get(category)) for r in results)
+            for category in ("requests", "statuses", "assertions", "script_errors", "variables", "stats", "exit")
+        },
+        "only_script_error_wording": sum(_only_error_wording(r) for r in results),
         "results": [r.to_json() for r in results],
     }
 
