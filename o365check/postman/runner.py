@@ -152,6 +152,16 @@ class ItemOutcome:
 
 
 _FAILURE_EVENTS = (ev.TestFailed, ev.RequestFailed, ev.ScriptFailed)
+NEWMAN_MAX_REDIRECTS = 10  # postman-runtime requester default
+
+
+def _referer_on_redirect(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+    """postman-request sends ``Referer: <the URL that redirected>`` on the request that follows."""
+    if response.is_redirect and response.request is not None:
+        response.request.headers["Referer"] = response.url
+    return response
+
+
 _T = TypeVar("_T")
 
 
@@ -394,6 +404,11 @@ class CollectionRun:
             # http.client cannot derive a Host header from such a name; Newman sends it verbatim
             built.headers.append(("Host", urlsplit(built.url).netloc.rpartition("@")[2]))
         started = time.perf_counter()
+        # postman-runtime's redirect limit (protocolProfileBehavior.maxRedirects, default 10); requests
+        # keeps it on the session, so it is set for this request only (the runner is single-threaded)
+        limit = prepared.behaviour.get("maxRedirects")
+        saved_limit = self.session.max_redirects
+        self.session.max_redirects = limit if isinstance(limit, int) and limit >= 0 else NEWMAN_MAX_REDIRECTS
         try:
             response = self.session.request(
                 built.method,
@@ -403,6 +418,7 @@ class CollectionRun:
                 timeout=self._request_timeout(),
                 auth=prepared.wire_auth,
                 allow_redirects=prepared.behaviour.get("followRedirects") is not False,
+                hooks={"response": _referer_on_redirect},
                 **({"verify": False} if prepared.behaviour.get("strictSSL") is False else {}),
             )
         except (
@@ -458,6 +474,8 @@ class CollectionRun:
             error = O365CheckError(f"cannot send to {self.redactor.text(built.url)!r}: {self.redactor.text(str(exc))}")
             yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), error, "error")
             return None
+        finally:
+            self.session.max_redirects = saved_limit
         elapsed = (time.perf_counter() - started) * 1000
         text = response.content.decode(response.encoding or "utf-8", "replace")
         headers = [(k, v) for k, v in response.headers.items()]
@@ -484,7 +502,6 @@ class CollectionRun:
         self, item: Item, parents: Sequence[Folder], cursor: Cursor
     ) -> Generator[ev.Event, None, NextRequest | None]:
         """Pre-request scripts, the request, test scripts; return the next request a script chose."""
-        self.scopes.scopes["local"] = {}
         template = {
             "url": join_url_template(item.request.url),
             "method": item.request.method,

@@ -113,8 +113,13 @@ def run_cases(cases: list[Case], out: Path | None, quiet: bool = False) -> list[
     results: list[Comparison] = []
     with serve_echo_proxy() as proxy, tempfile.TemporaryDirectory(prefix="difftest-") as work:
         for index, case in enumerate(cases):
-            result = compare_case(newman, case, proxy, Path(work) / str(index))
+            try:
+                result = compare_case(newman, case, proxy, Path(work) / str(index))
+            except OSError as exc:  # e.g. Newman vanished mid-run: record it, keep going
+                result = Comparison(case.name, error=f"harness: {type(exc).__name__}: {exc}")
             results.append(result)
+            if out is not None:  # written after every collection, so an interrupted run keeps its figures
+                out.write_text(json.dumps(summarise(results), indent=1) + "\n", encoding="utf-8")
             if not quiet:
                 state = (
                     "same" if result.identical else "DIFF " + ",".join(k for k, v in result.differences.items() if v)

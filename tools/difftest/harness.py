@@ -39,6 +39,9 @@ _BOUNDARY = re.compile(r"boundary=([^\s;]+)")
 
 
 def find_newman() -> str | None:
+    """``$NEWMAN``, else ``.ci/node_modules/.bin/newman`` (what ``.ci/run`` installs), else PATH."""
+    if os.environ.get("NEWMAN"):
+        return os.environ["NEWMAN"]
     local = ROOT / ".ci" / "node_modules" / ".bin" / "newman"
     if local.is_file() and os.access(local, os.X_OK):
         return str(local)
