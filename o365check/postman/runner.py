@@ -418,7 +418,8 @@ class CollectionRun:
                 timeout=self._request_timeout(),
                 auth=prepared.wire_auth,
                 allow_redirects=prepared.behaviour.get("followRedirects") is not False,
-                hooks={"response": _referer_on_redirect},
+                # request hooks replace the session's for the same event in requests, so keep those
+                hooks={"response": [*self.session.hooks.get("response", []), _referer_on_redirect]},
                 **({"verify": False} if prepared.behaviour.get("strictSSL") is False else {}),
             )
         except (
