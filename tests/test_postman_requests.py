@@ -105,10 +105,11 @@ def test_disabled_headers_dropped_and_body_content_types() -> None:
     assert [k for k, _ in built.headers] == ["X-On", "Content-Type"]
     assert built.body == b"client_secret=p%2Bq%26r"
     assert built.header("content-type") == "application/x-www-form-urlencoded"
-    raw = build_request(
-        Request(method="GET", url=Url(raw="http://h/"), body=Body("raw", raw='{"a": "{{secret}}"}', language="json")), s
-    )
-    assert raw.method == "GET" and json.loads(raw.body) == {"a": "p+q&r"}  # body on GET is sent
+    get = Request(method="GET", url=Url(raw="http://h/"), body=Body("raw", raw='{"a": "{{secret}}"}', language="json"))
+    pruned = build_request(get, s)  # postman-runtime prunes bodies on GET/HEAD/COPY/PURGE/UNLOCK
+    assert pruned.body is None and pruned.header("Content-Type") is None
+    raw = build_request(get, s, behaviour={"disableBodyPruning": True})
+    assert raw.method == "GET" and json.loads(raw.body) == {"a": "p+q&r"}  # unless disableBodyPruning
     assert raw.header("Content-Type") == "application/json"
 
 

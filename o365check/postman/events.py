@@ -31,6 +31,7 @@ __all__ = [
     "ScriptFailed",
     "ScriptNotRun",
     "ScriptRan",
+    "ScriptsCompleted",
     "TestFailed",
     "TestPassed",
     "TestSkipped",
@@ -94,6 +95,15 @@ class ScriptNotRun(Event):
 @dataclass(frozen=True)
 class ScriptRan(Event):
     """A script ran to its end or to an error (its tests and errors follow as their own events)."""
+
+    item: str
+    listen: str
+
+
+@dataclass(frozen=True)
+class ScriptsCompleted(Event):
+    """An item's pre-request (or test) phase ended, scripts or not (Newman's ``prerequest`` and
+    ``test`` events, counted in ``run.stats.prerequests`` and ``run.stats.tests``)."""
 
     item: str
     listen: str

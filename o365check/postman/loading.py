@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import CollectionLoadError
 from ..user_files import MAX_INPUT_BYTES, UserFileError, open_user_file, read_user_bytes
+from .csv_data import parse_csv_records
 from .model import Auth, Body, Collection, Folder, Item, KeyValue, Request, Script, Url, Variable, VariableFile
 
 __all__ = [
@@ -157,8 +158,8 @@ def _events(raw: Any, where: str, warnings: list[str]) -> list[Script]:
         exec_ = script.get("exec")
         lines = exec_ if isinstance(exec_, list) else [exec_] if isinstance(exec_, str) else []
         source = "\n".join(_text(line).rstrip("\r") for line in lines)  # MS Graph exports end lines with \r
-        if source.strip():
-            scripts.append(Script(listen, source, _text(script.get("name"))))
+        # an empty script is kept: Newman counts it in run.stats though it does nothing
+        scripts.append(Script(listen, source, _text(script.get("name"))))
     return scripts
 
 
@@ -188,6 +189,18 @@ def _url(raw: Any, where: str, warnings: list[str]) -> Url:
         hash=_text(raw.get("hash")) or None,
         variables=_key_values(raw.get("variable"), f"{where}.url.variable", warnings),
     )
+    for variable, entry in zip(url.variables, raw.get("variable") or [], strict=False):
+        if not variable.key and isinstance(entry, dict):  # exports name path variables by `id` too
+            variable.key = _text(entry.get("id"))
+    auth = raw.get("auth")
+    if isinstance(auth, dict) and _text(auth.get("user")):
+        password = auth.get("password")
+        url.userinfo = (_text(auth["user"]), None if password is None else _text(password))
+    entries = raw.get("query") if isinstance(raw.get("query"), list) else []
+    values = [e.get("value", "") for e in entries if isinstance(e, dict)]
+    for param, value in zip(url.query, values, strict=False):
+        if value is None:  # `?key` with no `=` (postman-collection QueryParam: value null)
+            param.value = None
     return url
 
 
@@ -255,6 +268,7 @@ def _nodes(raw: Any, where: str, warnings: list[str], depth: int = 0) -> list[It
                     id=_text(node.get("id") or node.get("_postman_id")),
                     auth=_auth(node.get("auth"), here, warnings),
                     events=_events(node.get("event"), here, warnings),
+                    behaviour=_behaviour(node),
                 )
             )
         else:
@@ -266,9 +280,16 @@ def _nodes(raw: Any, where: str, warnings: list[str], depth: int = 0) -> list[It
                     request=_request(node.get("request"), here, warnings),
                     id=_text(node.get("id") or node.get("_postman_id")),
                     events=_events(node.get("event"), here, warnings),
+                    behaviour=_behaviour(node),
                 )
             )
     return nodes
+
+
+def _behaviour(node: dict[str, Any]) -> dict[str, Any]:
+    """``protocolProfileBehavior`` (followRedirects, disableBodyPruning, strictSSL...) or ``{}``."""
+    value = node.get("protocolProfileBehavior")
+    return dict(value) if isinstance(value, dict) else {}
 
 
 def _variables(raw: Any, where: str, warnings: list[str]) -> list[Variable]:
@@ -302,6 +323,8 @@ def parse_collection(data: Any, path: str = "<collection>") -> Collection:
     """A parsed JSON document to a ``Collection``; problems in its shape become warnings."""
     if not isinstance(data, dict):
         raise CollectionLoadError(path, f"a collection is a JSON object, this file holds a {type(data).__name__}")
+    if "item" not in data and "info" not in data and isinstance(data.get("collection"), dict):
+        data = data["collection"]  # the Postman API's export wrapper, `{"collection": {...}}` (Newman accepts it)
     if "item" not in data and isinstance(data.get("requests"), list):
         raise CollectionLoadError(path, "this is a Postman v1 collection; re-export it from Postman as v2.1")
     if "item" not in data and "info" not in data:
@@ -325,6 +348,7 @@ def parse_collection(data: Any, path: str = "<collection>") -> Collection:
         path=path,
         warnings=warnings,
         source=data,
+        behaviour=_behaviour(data),
     )
 
 
@@ -407,7 +431,6 @@ _MAX_CSV_LINE = 1 << 20  # characters; a longer line is not a data row
 def _read_csv(path: str | Path, stream: io.TextIOWrapper, max_rows: int | None) -> list[dict[str, Any]]:
     """Records of a CSV stream as dicts keyed by the header row (Newman's csv-parse options:
     columns, trim, relaxed quotes and column count, runner-facts §5)."""
-    consumed: list[str] = []  # the raw lines of the record being parsed: which cells were quoted
     line_number = 0
 
     def lines() -> Iterator[str]:
@@ -424,77 +447,12 @@ def _read_csv(path: str | Path, stream: io.TextIOWrapper, max_rows: int | None) 
             line_number += 1
             if len(line) >= _MAX_CSV_LINE and not line.endswith("\n"):
                 raise CollectionLoadError(str(path), "a line longer than 1 MiB", f"line {line_number}")
-            consumed.append(line)
             yield line
 
-    header: list[str] | None = None
-    rows: list[dict[str, Any]] = []
-    reader = csv.reader(lines(), skipinitialspace=True, strict=False)
-    while max_rows is None or len(rows) < max_rows:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise CollectionLoadError(str(path), f"not valid CSV: {exc}", f"line {line_number}") from None
-        raw, consumed[:] = "".join(consumed), []
-        if not any(cell.strip() for cell in row):
-            continue
-        flags = _quoted_cells(raw)
-        quoted = flags[0] if len(flags) == 1 and len(flags[0]) == len(row) else [True] * len(row)
-        if header is None:
-            header = [cell.strip() for cell in row]
-            continue
-        rows.append(
-            {
-                key: _cast_cell(cell.strip(), was_quoted)
-                for key, cell, was_quoted in zip(header, row, quoted, strict=False)
-            }
-        )
-    return rows
-
-
-_JS_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
-
-
-def _cast_cell(cell: str, quoted: bool) -> Any:
-    """Newman casts unquoted numeric CSV cells to numbers; quoted ones stay text (runner-facts §5)."""
-    if quoted or not _JS_NUMBER.fullmatch(cell):
-        return cell
-    number = float(cell)
-    return (
-        int(number)
-        if number.is_integer() and "." not in cell and "e" not in cell.lower() and abs(number) < 2**53
-        else number
-    )
-
-
-def _quoted_cells(text: str) -> list[list[bool]]:
-    """For each CSV record, whether each cell was quoted (``csv.reader`` forgets it)."""
-    records: list[list[bool]] = []
-    cells: list[bool] = []
-    at_start, in_quotes, quoted, just_closed = True, False, False, False
-    for ch in text:
-        if in_quotes:
-            in_quotes = ch != '"'
-            just_closed = not in_quotes
-            continue
-        if ch == '"' and (at_start or just_closed):  # an opening quote, or "" inside a quoted cell
-            quoted = quoted or at_start
-            in_quotes, at_start, just_closed = True, False, False
-            continue
-        just_closed = False
-        if ch in ",\n":
-            cells.append(quoted)
-            if ch == "\n":
-                records.append(cells)
-                cells = []
-            at_start, quoted = True, False
-        elif not (at_start and ch in " \t\r"):
-            at_start = False
-    if cells or not at_start:
-        records.append([*cells, quoted])
-    return records
+    try:
+        return parse_csv_records(lines(), max_rows)
+    except csv.Error as exc:
+        raise CollectionLoadError(str(path), f"not valid CSV: {exc}", f"line {line_number}") from None
 
 
 def parse_variable_assignment(text: str, option: str = "--env-var") -> tuple[str, str]:

@@ -81,6 +81,7 @@ class Url:
     query: list[KeyValue] = field(default_factory=list)
     hash: str | None = None
     variables: list[KeyValue] = field(default_factory=list)  # path variables for `/:name`
+    userinfo: tuple[str, str | None] | None = None  # url.auth {user, password}: sent as Basic auth
 
     @property
     def has_components(self) -> bool:
@@ -120,6 +121,7 @@ class Item:
     request: Request
     id: str = ""
     events: list[Script] = field(default_factory=list)
+    behaviour: dict[str, Any] = field(default_factory=dict)  # protocolProfileBehavior
 
 
 @dataclass
@@ -131,6 +133,7 @@ class Folder:
     id: str = ""
     auth: Auth | None = None
     events: list[Script] = field(default_factory=list)
+    behaviour: dict[str, Any] = field(default_factory=dict)  # protocolProfileBehavior
 
 
 @dataclass
@@ -147,6 +150,7 @@ class Collection:
     path: str = ""
     warnings: list[str] = field(default_factory=list)
     source: dict[str, Any] = field(default_factory=dict, repr=False)  # the parsed file, for reports
+    behaviour: dict[str, Any] = field(default_factory=dict)  # protocolProfileBehavior
 
     def iter_items(self, folders: Sequence[str] = ()) -> Iterator[tuple[Item, tuple[Folder, ...]]]:
         """Each item in run order with its ancestor folders (outermost first).

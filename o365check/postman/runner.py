@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -33,7 +33,15 @@ from . import events as ev
 from .auth import ClientCredentialsTokens, apply_auth, find_effective_auth, read_oauth2_settings
 from .loading import _request as parse_request
 from .model import Collection, Folder, Item, Script, VariableFile
-from .requests_builder import BuiltRequest, apply_script_changes, build_request, join_url_template, merge_headers
+from .requests_builder import (
+    BuiltRequest,
+    add_system_headers,
+    apply_script_changes,
+    body_template,
+    build_request,
+    join_url_template,
+    merge_headers,
+)
 from .secret_guard import SecretGuard
 from .secret_routing import oauth2_secret_literals, oauth2_secret_names
 from .variables import VariableScopes, js_string, variables_to_dict
@@ -107,6 +115,92 @@ def _load_script_engine(timeout_ms: int | None, send_request: Callable[[dict], d
         return None, f"the JavaScript engine could not start ({type(exc).__name__}: {exc})"
 
 
+class _LazyScriptEngine:
+    """The run's JavaScript engine, started on the first script (a run without scripts pays nothing)."""
+
+    def __init__(self, timeout_ms: int | None, send_request: Callable[[dict], dict]) -> None:
+        self._timeout_ms, self._send_request = timeout_ms, send_request
+        self._engine: Any = None
+        self._reason = ""
+
+    def get(self) -> tuple[Any, str]:
+        """``(engine, "")``, or ``(None, reason)`` when it cannot start (the reason is kept)."""
+        if self._engine is None and not self._reason:
+            self._engine, self._reason = _load_script_engine(self._timeout_ms, self._send_request)
+        return self._engine, self._reason
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the run is: 0-based iteration of ``iterations``."""
+
+    iteration: int
+    iterations: int
+
+
+@dataclass(frozen=True)
+class NextRequest:
+    """``pm.execution.setNextRequest(name)``; ``name`` None ends the iteration (``setNextRequest(null)``)."""
+
+    name: str | None
+
+
+@dataclass(frozen=True)
+class ScriptsResult:
+    """What one listener's scripts decided: the request view they left, a skip, a next request."""
+
+    request: dict[str, Any]
+    skip_request: bool = False
+    next_request: NextRequest | None = None
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    """A signed request and the requests auth handler that must sign it on the wire (digest)."""
+
+    built: BuiltRequest
+    wire_auth: requests.auth.AuthBase | None = None
+    behaviour: dict[str, Any] = field(default_factory=dict)  # protocolProfileBehavior
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    """How an item ended, for the loop: ``failed`` for --bail, ``next_request`` for the jump."""
+
+    failed: bool = False
+    next_request: NextRequest | None = None
+
+
+_FAILURE_EVENTS = (ev.TestFailed, ev.RequestFailed, ev.ScriptFailed)
+NEWMAN_MAX_REDIRECTS = 10  # postman-runtime requester default
+
+
+def _referer_on_redirect(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+    """postman-request sends ``Referer: <the URL that redirected>`` on the request that follows."""
+    if response.is_redirect and response.request is not None:
+        response.request.headers["Referer"] = response.url
+    return response
+
+
+_T = TypeVar("_T")
+
+
+def _noting_failures(events: Generator[ev.Event, None, _T]) -> Generator[ev.Event, None, tuple[_T, bool]]:
+    """Pass ``events`` on; return their generator's value and whether any of them was a failure."""
+    failed = False
+    while True:
+        try:
+            event = next(events)
+        except StopIteration as stop:
+            return stop.value, failed
+        failed = failed or isinstance(event, _FAILURE_EVENTS)
+        yield event
+
+
 class CollectionRun:
     """One run of a collection. ``events()`` drives it; ``scopes`` hold the live variables."""
 
@@ -140,14 +234,11 @@ class CollectionRun:
         self.guard = SecretGuard(self.egress, self.redactor, self.secret_keys)  # postman/secret_guard.py
         self._register_secrets(transient=False)  # the inputs' secrets: masked for the whole run
         self.guard.register_literals("clientSecret", oauth2_secret_literals(collection))
-        self._engine: Any = None
-        self._engine_reason = ""
+        # --timeout bounds every script too: an endless script cannot outlive the run's limit.
+        limits = [ms for ms in (cfg.timeout_script_ms, cfg.timeout_ms) if ms]
+        self._engine = _LazyScriptEngine(min(limits) if limits else None, self._send_script_request)
         self._script_item: Any = None  # the item whose script is running (pm.sendRequest reports under it)
         self._script_exchanges: list[ev.Event] = []
-        self._last_script_response: dict[str, Any] = {}
-        self._digest: Any = None
-        self._iteration = 0
-        self._stop_iteration = False
 
     # -- secrets ---------------------------------------------------------------------------
     def _register_secrets(self, transient: bool = True) -> None:
@@ -178,27 +269,29 @@ class CollectionRun:
         listen: str,
         request: dict[str, Any],
         response: dict[str, Any] | None,
-    ) -> Iterator[ev.Event]:
-        """Run the item's scripts for ``listen``; yields events; returns the changed request view."""
+        cursor: Cursor,
+    ) -> Generator[ev.Event, None, ScriptsResult]:
+        """Run the item's scripts for ``listen``, yielding their events; return what they decided."""
         scripts = self._scripts_for(item, parents, listen)
-        if not scripts:
-            return request
-        if self._engine is None and not self._engine_reason:
-            # --timeout bounds every script too: an endless script cannot outlive the run's limit.
-            limits = [ms for ms in (self.config.timeout_script_ms, self.config.timeout_ms) if ms]
-            self._engine, self._engine_reason = _load_script_engine(
-                min(limits) if limits else None, self._send_script_request
-            )
-        if self._engine is None:
-            yield ev.ScriptNotRun(item.name, listen, self._engine_reason, len(scripts))
-            return request
+        if not any(s.source.strip() for s in scripts):  # none, or only empty ones: no engine needed
+            for _ in scripts:
+                yield ev.ScriptRan(item.name, listen)  # Newman counts empty scripts as run
+            return ScriptsResult(request)
+        engine, reason = self._engine.get()
+        if engine is None:
+            yield ev.ScriptNotRun(item.name, listen, reason, len(scripts))
+            return ScriptsResult(request)
         from .scripts import ScriptContext
 
+        skip_request, next_request = False, None
         for script in scripts:
+            if not script.source.strip():
+                yield ev.ScriptRan(item.name, listen)
+                continue
             info = {
                 "eventName": listen,
-                "iteration": self._iteration,
-                "iterationCount": self._iterations,
+                "iteration": cursor.iteration,
+                "iterationCount": cursor.iterations,
                 "requestName": item.name,
                 "requestId": item.id,
             }
@@ -208,7 +301,7 @@ class CollectionRun:
             self.guard.script_starts(script.source, context.scopes, response)
             self._script_item, self._script_exchanges = item, []
             try:
-                outcome = self._engine.run(script.source, context)
+                outcome = engine.run(script.source, context)
             except Exception as exc:
                 self.guard.script_ended(listen, None)
                 yield ev.ScriptFailed(item.name, listen, type(exc).__name__, self.redactor.text(str(exc)))
@@ -227,11 +320,11 @@ class CollectionRun:
             for test in outcome.tests or []:
                 name = self.redactor.text(str(test.name))  # a test name may be built from a variable
                 if test.skipped:
-                    yield ev.TestSkipped(item.name, name, self._iteration)
+                    yield ev.TestSkipped(item.name, name, cursor.iteration)
                 elif test.passed:
-                    yield ev.TestPassed(item.name, name, self._iteration)
+                    yield ev.TestPassed(item.name, name, cursor.iteration)
                 else:
-                    yield ev.TestFailed(item.name, name, self.redactor.text(test.error or "failed"), self._iteration)
+                    yield ev.TestFailed(item.name, name, self.redactor.text(test.error or "failed"), cursor.iteration)
             if outcome.error is not None:
                 err = outcome.error
                 yield ev.ScriptFailed(
@@ -240,10 +333,9 @@ class CollectionRun:
             if outcome.request:
                 request = outcome.request
             if outcome.next_request_set:
-                self._next_set, self._next_request = True, outcome.next_request
-            if listen == "prerequest" and outcome.skip_request:
-                self._skip_request = True
-        return request
+                next_request = NextRequest(outcome.next_request or None)
+            skip_request = skip_request or (listen == "prerequest" and bool(outcome.skip_request))
+        return ScriptsResult(request, skip_request, next_request)
 
     def _send_script_request(self, spec: dict[str, Any]) -> dict[str, Any]:
         """``pm.sendRequest``: the definition is read like a collection's request (all body modes,
@@ -264,7 +356,14 @@ class CollectionRun:
             else:
                 request = replace(request, body=replace(body, fields=[f for f in body.fields if f.type != "file"]))
         unresolved_scopes = VariableScopes()  # nothing to resolve against: {{x}} goes out verbatim
-        built = build_request(request, unresolved_scopes, base_dir=self.config.base_dir)
+        # Newman sets disableBodyPruning for script requests: a GET from pm.sendRequest keeps its body.
+        built = build_request(
+            request,
+            unresolved_scopes,
+            base_dir=self.config.base_dir,
+            insecure_file_read=self.config.insecure_file_read,
+            behaviour={"disableBodyPruning": True},
+        )
         warnings += built.warnings
         warnings += apply_auth(built, request.auth, unresolved_scopes)
         for warning in warnings:
@@ -277,14 +376,19 @@ class CollectionRun:
                 js_string(request.auth.params.get("password") or ""),
             )
         events: list[ev.Event] = []
-        for event in self._send(self._script_item, built, auth=digest, script_response=True):
-            events.append(event)
+        sending = self._send(self._script_item, PreparedRequest(built, digest), script=True)
+        while True:  # the events go to the item's report; the generator's return value is the response
+            try:
+                events.append(next(sending))
+            except StopIteration as done:
+                view = done.value
+                break
         self._script_exchanges.extend(events)
         failed = next((e for e in events if isinstance(e, ev.RequestFailed)), None)
-        if failed is not None:  # a refusal on the wire is one of these: the item fails, the script sees it
-            raise failed.error
-        self.guard.response_received(str(self._last_script_response.get("body") or ""))
-        return self._last_script_response
+        if failed is not None or view is None:  # a refusal on the wire is one of these: the script sees it
+            raise failed.error if failed is not None else UsageError("pm.sendRequest got no response")
+        self.guard.response_received(str(view.get("body") or ""))
+        return view
 
     def _mask_script_credentials(self, auth: Any) -> None:
         """A credential written into a pm.sendRequest auth block is masked like a collection's."""
@@ -303,10 +407,21 @@ class CollectionRun:
         ms = self.config.timeout_request_ms
         return ms / 1000 if ms else None
 
-    def _prepare(self, item: Item, parents: Sequence[Folder]) -> Iterator[ev.Event]:
-        """Build and sign the request; yields warnings/token events; returns the BuiltRequest."""
+    def _behaviour(self, item: Item, parents: Sequence[Folder]) -> dict[str, Any]:
+        """protocolProfileBehavior: the collection's, overridden by each folder's, then the item's."""
+        merged = dict(self.collection.behaviour)
+        for node in (*parents, item):
+            merged.update(node.behaviour)
+        return merged
+
+    def _prepare(self, item: Item, parents: Sequence[Folder]) -> Generator[ev.Event, None, PreparedRequest]:
+        """Build and sign the request, yielding warnings and token events; return it ready to send."""
         built = build_request(
-            item.request, self.scopes, base_dir=self.config.base_dir, insecure_file_read=self.config.insecure_file_read
+            item.request,
+            self.scopes,
+            base_dir=self.config.base_dir,
+            insecure_file_read=self.config.insecure_file_read,
+            behaviour=self._behaviour(item, parents),
         )
         for warning in built.warnings:
             yield ev.WarningIssued(warning, item.name)
@@ -336,22 +451,22 @@ class CollectionRun:
                 self.scopes.resolve(str(auth.params.get("password") or "")),
             )
             self.redactor.add(self.scopes.resolve(str(auth.params.get("password") or "")))
-        self._digest = None
-        if auth is not None and auth.type == "digest":
-            self._digest = requests.auth.HTTPDigestAuth(
+        wire_auth = None
+        if auth is not None and auth.type == "digest" and built.header("Authorization") is None:
+            wire_auth = requests.auth.HTTPDigestAuth(
                 self.scopes.resolve(str(auth.params.get("username") or "")),
                 self.scopes.resolve(str(auth.params.get("password") or "")),
             )
         if built.unresolved:
             yield ev.VariablesUnresolved(item.name, tuple(sorted(built.unresolved)))
-        return built
+        return PreparedRequest(built, wire_auth, self._behaviour(item, parents))
 
     def _send(
-        self, item: Item, built: BuiltRequest, *, auth: Any = None, script_response: bool = False
-    ) -> Iterator[ev.Event]:
-        """Send; yields RequestSent then ResponseReceived or RequestFailed; returns the script view."""
-        if not script_response:
-            auth = self._digest
+        self, item: Item, prepared: PreparedRequest, *, script: bool = False
+    ) -> Generator[ev.Event, None, dict[str, Any] | None]:
+        """Send, yielding RequestSent then ResponseReceived or RequestFailed; return the response as
+        scripts see it (None when there is none)."""
+        built = prepared.built
         yield ev.RequestSent(
             item.name,
             built.method,
@@ -359,19 +474,30 @@ class CollectionRun:
             self._mask_headers(built.headers),
             self.redactor.data(built.body_view) if built.body_view else None,
         )
+        if "{{" in built.host and built.header("Host") is None:
+            # http.client cannot derive a Host header from such a name; Newman sends it verbatim
+            built.headers.append(("Host", urlsplit(built.url).netloc.rpartition("@")[2]))
         started = time.perf_counter()
+        # postman-runtime's redirect limit (protocolProfileBehavior.maxRedirects, default 10); requests
+        # keeps it on the session, so it is set for this request only (the runner is single-threaded)
+        limit = prepared.behaviour.get("maxRedirects")
+        saved_limit = self.session.max_redirects
+        self.session.max_redirects = limit if isinstance(limit, int) and limit >= 0 else NEWMAN_MAX_REDIRECTS
         try:
             # The item's own request is held to what its pre-request scripts may have read; a script's
             # pm.sendRequest is held by the taint set while that script runs (postman/secret_guard.py).
-            with nullcontext() if script_response else self.guard.item_request():
+            with nullcontext() if script else self.guard.item_request():
                 response = self.session.request(
                     built.method,
                     built.url,
                     headers=merge_headers(built.headers),
                     data=built.body,
                     timeout=self._request_timeout(),
-                    auth=auth,
-                    allow_redirects=True,
+                    auth=prepared.wire_auth,
+                    allow_redirects=prepared.behaviour.get("followRedirects") is not False,
+                    # request hooks replace the session's for the same event in requests, so keep those
+                    hooks={"response": [*self.session.hooks.get("response", []), _referer_on_redirect]},
+                    verify=False if prepared.behaviour.get("strictSSL") is False else None,  # None: the session's
                 )
         except (
             requests.exceptions.InvalidURL,
@@ -422,10 +548,23 @@ class CollectionRun:
                 "timeout" if isinstance(exc, requests.Timeout) else "error",
             )
             return None
+        except AssertionError:
+            if "{{" not in built.host:
+                raise
+            # Newman sends it (through a proxy) or fails the DNS lookup; http.client cannot write a
+            # Host header for it (an internal AssertionError), so say what is wrong instead.
+            error = O365CheckError(
+                f"cannot send to {self.redactor.text(built.url)!r}: the host name holds an unresolved variable; "
+                "define it in the environment (-e), globals (-g) or with --env-var"
+            )
+            yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), error, "error")
+            return None
         except (ValueError, UnicodeError) as exc:  # a URL requests/urllib3 cannot parse (empty port...)
             error = O365CheckError(f"cannot send to {self.redactor.text(built.url)!r}: {self.redactor.text(str(exc))}")
             yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), error, "error")
             return None
+        finally:
+            self.session.max_redirects = saved_limit
         elapsed = (time.perf_counter() - started) * 1000
         text = response.content.decode(response.encoding or "utf-8", "replace")
         headers = [(k, v) for k, v in response.headers.items()]
@@ -447,119 +586,115 @@ class CollectionRun:
             "responseTime": round(elapsed),
             "responseSize": len(response.content),
         }
-        if script_response:
-            self._last_script_response = view
         return view
 
-    def _run_item(self, item: Item, parents: Sequence[Folder]) -> Iterator[ev.Event]:
-        # pm.variables.set() values live for the whole run (postman-runtime keeps state._variables)
-        self._skip_request = False
+    def _run_item(
+        self, item: Item, parents: Sequence[Folder], cursor: Cursor
+    ) -> Generator[ev.Event, None, NextRequest | None]:
+        """Pre-request scripts, the request, test scripts; return the next request a script chose."""
         self.guard.item_starts()
         template = {
             "url": join_url_template(item.request.url),
             "method": item.request.method,
             "headers": [{"key": h.key, "value": h.value} for h in item.request.headers if not h.disabled],
-            "body": None,
+            "body": body_template(item.request.body),
         }
-        changed = yield from self._run_scripts(item, parents, "prerequest", template, None)
-        if self._skip_request:
-            return
+        before = yield from self._run_scripts(item, parents, "prerequest", template, None, cursor)
+        yield ev.ScriptsCompleted(item.name, "prerequest")
+        if before.skip_request:
+            return before.next_request
         try:
-            built = yield from self._prepare(item, parents)
+            prepared = yield from self._prepare(item, parents)
         except SecretRoutingError as exc:
             yield ev.RequestFailed(item.name, item.request.method, "", exc, "secret-routing")
-            return
+            return before.next_request
         except TokenError as exc:
             yield ev.RequestFailed(item.name, "POST", "", exc, "token")
-            return
+            return before.next_request
         except O365CheckError as exc:
             kind = "connect" if exc.exit_code == 3 else "input" if isinstance(exc, UsageError) else "error"
             yield ev.RequestFailed(item.name, item.request.method, "", exc, kind)
-            return
-        if changed is not template and isinstance(changed, dict):
-            apply_script_changes(built, changed, template, self.scopes)
-        response = yield from self._send(item, built)
-        if response is not None:
-            yield from self._run_scripts(item, parents, "test", built.script_view(), response)
+            return before.next_request
+        if before.request is not template:
+            apply_script_changes(prepared.built, before.request, template, self.scopes)
+        add_system_headers(prepared.built)
+        response = yield from self._send(item, prepared)
+        # test scripts run after a failed request too, with no response (postman-runtime)
+        after = yield from self._run_scripts(item, parents, "test", prepared.built.script_view(), response, cursor)
+        yield ev.ScriptsCompleted(item.name, "test")
+        return after.next_request or before.next_request
 
-    def _run_item_safely(self, item: Item, parents: Sequence[Folder]) -> Iterator[ev.Event]:
+    def _run_item_safely(
+        self, item: Item, parents: Sequence[Folder], cursor: Cursor
+    ) -> Generator[ev.Event, None, ItemOutcome]:
         """``_run_item``, with an unexpected fault reported as this item's failure, not a crash."""
+        next_request: NextRequest | None = None
         try:
-            yield from self._run_item(item, parents)
+            next_request, failed = yield from _noting_failures(self._run_item(item, parents, cursor))
         except Exception as exc:
             error = O365CheckError(
                 f"the runner failed on this item ({type(exc).__name__}: {self.redactor.text(str(exc))})"
             )
             yield ev.RequestFailed(item.name, item.request.method, "", error, "error")
+            failed = True
+        return ItemOutcome(failed, next_request)
 
     # -- the run ---------------------------------------------------------------------------
     def events(self) -> Iterator[ev.Event]:
         """Run the collection, yielding events as they happen."""
         cfg, started = self.config, time.time()
         data = cfg.iteration_data or []
-        self._iterations = max(1, cfg.iterations or len(data) or 1)
+        iterations = max(1, cfg.iterations or len(data) or 1)
         plan = list(self.collection.iter_items(cfg.folders))
-        yield ev.RunStarted(self.collection.name, self._iterations, len(plan), started)
+        yield ev.RunStarted(self.collection.name, iterations, len(plan), started)
         for warning in self.collection.warnings:
             yield ev.WarningIssued(warning)
         for name in cfg.folders:
             if not self.collection.find_folder(name):
                 yield ev.WarningIssued(f"--folder {name!r}: no folder or request has this name")
-        aborted, reason, any_request = False, "", False
+        reason = ""
         try:
-            for iteration in range(self._iterations):
-                self._iteration = iteration
+            for iteration in range(iterations if plan else 0):  # Newman runs no iteration of an empty plan
+                cursor = Cursor(iteration, iterations)
                 self.scopes.scopes["iterationData"] = dict(data[min(iteration, len(data) - 1)]) if data else {}
                 self._register_secrets()
-                yield ev.IterationStarted(iteration, self._iterations)
-                index = 0
-                while index < len(plan):
-                    if any_request and cfg.delay_request_ms:  # never sleeps past --timeout
-                        left = cfg.timeout_ms - (time.time() - started) * 1000 if cfg.timeout_ms else None
-                        time.sleep(max(0.0, min(cfg.delay_request_ms, left if left is not None else 1e12)) / 1000)
-                    if cfg.timeout_ms and (time.time() - started) * 1000 >= cfg.timeout_ms:
-                        aborted, reason = True, f"the run took longer than --timeout {cfg.timeout_ms} ms"
-                        break
-                    item, parents = plan[index]
-                    any_request = True
-                    self._next_request: str | None = None
-                    self._next_set = False
-                    yield ev.ItemStarted(iteration, item.name, item.id, tuple(f.name for f in parents))
-                    failed = False
-                    for event in self._run_item_safely(item, parents):
-                        if isinstance(event, (ev.TestFailed, ev.RequestFailed, ev.ScriptFailed)):
-                            failed = True
-                        yield event
-                    yield ev.ItemCompleted(iteration, item.name, item.id)
-                    if failed and cfg.bail:
-                        aborted, reason = True, f"--bail: stopped after the first failure (in {item.name!r})"
-                        break
-                    index = self._next_index(plan, index)
-                yield ev.IterationCompleted(iteration, self._iterations)
-                if aborted:
+                yield ev.IterationStarted(iteration, iterations)
+                reason = yield from self._run_iteration(plan, cursor, started)
+                yield ev.IterationCompleted(iteration, iterations)
+                if reason:
                     break
         finally:
-            if self._engine is not None:
-                self._engine.close()
+            self._engine.close()
         yield ev.RunCompleted(
             started,
             time.time(),
-            aborted,
+            bool(reason),
             reason,
             environment=self.redactor.data(self.export_scope("environment")),
             globals=self.redactor.data(self.export_scope("globals")),
         )
 
-    def _next_index(self, plan: list[tuple[Item, tuple[Folder, ...]]], index: int) -> int:
-        """The next item: the following one, or the one named by ``pm.execution.setNextRequest``."""
-        if not self._next_set:
-            return index + 1
-        if not self._next_request:  # setNextRequest(null): end this iteration
-            return len(plan)
-        for position, (item, _) in enumerate(plan):
-            if self._next_request in (item.name, item.id):
-                return position
-        return len(plan)  # an unknown name ends the iteration, as in Newman
+    def _run_iteration(
+        self, plan: list[tuple[Item, tuple[Folder, ...]]], cursor: Cursor, started: float
+    ) -> Generator[ev.Event, None, str]:
+        """One pass over the plan (jumps by setNextRequest); return why the run must stop, or ""."""
+        cfg = self.config
+        index, first_in_run = 0, cursor.iteration == 0
+        while index < len(plan):
+            item, parents = plan[index]
+            if cfg.delay_request_ms and not first_in_run:  # never sleeps past --timeout
+                left = cfg.timeout_ms - (time.time() - started) * 1000 if cfg.timeout_ms else None
+                time.sleep(max(0.0, min(cfg.delay_request_ms, left if left is not None else 1e12)) / 1000)
+            if cfg.timeout_ms and (time.time() - started) * 1000 >= cfg.timeout_ms:
+                return f"the run took longer than --timeout {cfg.timeout_ms} ms"
+            first_in_run = False
+            yield ev.ItemStarted(cursor.iteration, item.name, item.id, tuple(f.name for f in parents))
+            outcome = yield from self._run_item_safely(item, parents, cursor)
+            yield ev.ItemCompleted(cursor.iteration, item.name, item.id)
+            if outcome.failed and cfg.bail:
+                return f"--bail: stopped after the first failure (in {item.name!r})"
+            index = _next_index(plan, index, outcome.next_request)
+        return ""
 
     def export_scope(self, scope: str) -> dict[str, Any]:
         """A scope as a Postman variable file body: ``{"values": [{key, value, type, enabled}]}``
@@ -575,6 +710,18 @@ class CollectionRun:
             "values": values,
             "_postman_variable_scope": scope,
         }
+
+
+def _next_index(plan: list[tuple[Item, tuple[Folder, ...]]], index: int, chosen: NextRequest | None) -> int:
+    """The next item: the following one, or the one named by ``pm.execution.setNextRequest``."""
+    if chosen is None:
+        return index + 1
+    if not chosen.name:  # setNextRequest(null): end this iteration
+        return len(plan)
+    for position, (item, _) in enumerate(plan):
+        if chosen.name in (item.name, item.id):
+            return position
+    return len(plan)  # an unknown name ends the iteration, as in Newman
 
 
 def iter_run(
