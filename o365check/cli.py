@@ -225,8 +225,27 @@ def _echo_step(step: Any, redactor: Any) -> None:
 @click.option(
     "--replay", type=click.Path(dir_okay=False, exists=True), help="Replay this cassette with the network blocked."
 )
+@click.option(
+    "--via",
+    type=click.Choice(["graph", "smtp", "both"]),
+    default="graph",
+    show_default=True,
+    help="Check Graph sendMail, SMTP AUTH XOAUTH2 (smtp.office365.com:587), or both.",
+)
+@click.option("--smtp-scope", default="", metavar="SCOPE", help="With --via smtp: the scope your app asks for.")
+@click.option("--smtp-user", default="", metavar="ADDRESS", help="With --via smtp: XOAUTH2 user= (default: sender).")
+@click.option("--smtp-no-starttls", is_flag=True, help="With --via smtp: send AUTH without STARTTLS, as your app does.")
 def doctor(
-    settings: Any, as_json: bool, postman: bool, max_wait: float, record: str | None, replay: str | None
+    settings: Any,
+    as_json: bool,
+    postman: bool,
+    max_wait: float,
+    record: str | None,
+    replay: str | None,
+    via: str = "graph",
+    smtp_scope: str = "",
+    smtp_user: str = "",
+    smtp_no_starttls: bool = False,
 ) -> None:
     """Run the whole check: settings, tenant, token, claims, sendMail.
 
@@ -236,10 +255,18 @@ def doctor(
     Examples:
         o365check doctor
         o365check doctor --sandbox no-admin-consent --json
+        o365check doctor --via smtp --sandbox smtp-sp-wrong-object-id
         AZURE_TENANT_ID=... AZURE_CLIENT_ID=... AZURE_CLIENT_SECRET=... O365CHECK_SENDER=... o365check doctor
     """
     from .doctor import build_report, run_doctor
     from .targets import open_target
+
+    if via != "graph":
+        from .smtp import SmtpOptions
+
+        options = SmtpOptions(scope=smtp_scope, user=smtp_user, starttls=not smtp_no_starttls)
+        _doctor_smtp(settings, as_json, postman, max_wait, record, replay, via, options)
+        return
 
     recorder = _recorder(record, replay, settings)
     target = open_target(settings, recorder=recorder)
@@ -280,6 +307,59 @@ def doctor(
         )
         click.echo(f"Result: {verdict}")
     sys.exit(report.exit_code)
+
+
+def _doctor_smtp(
+    settings: Any,
+    as_json: bool,
+    postman: bool,
+    max_wait: float,
+    record: str | None,
+    replay: str | None,
+    via: str,
+    options: Any,
+) -> None:
+    """``doctor --via smtp|both``: the Graph doctor's settings and discovery (or all of it), then SMTP."""
+    from .doctor import build_report
+    from .smtp_doctor import open_smtp_channel, run_smtp_doctor
+    from .targets import open_target
+
+    recorder = _recorder(record, replay, settings)
+    target = open_target(settings, recorder=recorder)
+    redactor = target.settings.redactor()
+    steps = []
+    try:
+        channel = open_smtp_channel(target, options)
+        if not as_json:
+            shown = f"replaying {target.recorder.path}, network blocked" if target.mode == "replay" else target.label
+            click.echo(f"o365check doctor --via {via}: {shown}; SMTP server {channel.endpoint.label}")
+        sandbox = target.sandbox if target.recorder is None else None
+        try:
+            for step in run_smtp_doctor(
+                target.settings, target.session, channel, via=via, sandbox=sandbox, postman=postman, max_wait=max_wait
+            ):
+                steps.append(step)
+                if not as_json:
+                    _echo_step(step, redactor)
+        finally:
+            channel.close(target)
+    finally:
+        target.close()
+        if recorder is not None:
+            recorder.close()
+    report = build_report(target.settings, steps, target.label)
+    if as_json:
+        click.echo(redactor.text(json.dumps(report.to_dict(), indent=2)))
+    else:
+        verdict = (
+            _style("all checks passed", fg="green", bold=True)
+            if report.ok
+            else _style(f"failed at step {report.failed_step.name!r}", fg="red", bold=True)
+            if report.failed_step
+            else _style("some steps were skipped", fg="yellow", bold=True)
+        )
+        click.echo(f"Result: {verdict}")
+    sys.exit(report.exit_code if report.ok or report.failed_step else 1)
 
 
 def _recorder(record: str | None, replay: str | None, settings: Any) -> Any:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import collections
+import logging
 import os
 import ssl
 import tempfile
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -35,8 +35,15 @@ from .smtp_rules import REPLIES, SERVER_NAME, XOAUTH2_FAILURE_CHALLENGE, check_s
 
 __all__ = ["SandboxSmtpServer"]
 
-# aiosmtpd sets the deprecated Session.login_data itself after every successful AUTH.
-warnings.filterwarnings("ignore", message="Session.login_data is deprecated", category=DeprecationWarning)
+
+class _NoLoginDataNotice(logging.Filter):
+    """aiosmtpd sets its own deprecated Session.login_data after every AUTH and logs a warning about it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Session.login_data is deprecated" not in str(record.msg)
+
+
+logging.getLogger("mail.log").addFilter(_NoLoginDataNotice())
 
 
 def _reply(key: str, **values: str) -> str:
@@ -102,6 +109,13 @@ class _Handler:
         return AuthResult(
             success=True, message=_reply("auth-ok"), auth_data=(outcome.tenant, outcome.mailbox, outcome.app)
         )
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 Sender OK"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
