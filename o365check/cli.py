@@ -624,9 +624,17 @@ def sandbox_serve(port: int, scenario: str, tls: bool, environment_out: str | No
         server = box.serve(port=port, tls=tls)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; pick another --port") from None
+    try:
+        smtp = box.smtp_server()  # SMTP AUTH XOAUTH2 submission (doctor --via smtp), on its own loopback port
+    except OSError as exc:
+        server.stop()
+        raise click.ClickException(f"cannot start the sandbox SMTP server on 127.0.0.1: {exc.strerror}") from None
     if environment_out:
-        box.write_postman_environment(environment_out, server.base_url)
+        box.write_postman_environment(
+            environment_out, server.base_url, {"smtp_host": smtp.host, "smtp_port": str(smtp.port)}
+        )
     click.echo(f"Sandbox scenario {scenario!r} serving at {server.base_url}", nl=True)
+    click.echo(f"SMTP (STARTTLS, AUTH XOAUTH2) at {smtp.address}; its CA certificate: {smtp.ca_path}")
     if tls:
         click.echo(f"CA certificate: {server.ca_path}")
     if environment_out:
@@ -641,6 +649,7 @@ def sandbox_serve(port: int, scenario: str, tls: bool, environment_out: str | No
     except KeyboardInterrupt:
         pass
     finally:
+        box.stop_smtp()
         server.stop()
 
 

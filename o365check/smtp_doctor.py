@@ -10,9 +10,9 @@ failed step skips the steps that need it; nothing is ever sent twice.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -35,7 +35,9 @@ from .smtp import (
     smtp_endpoint,
 )
 from .smtp_diagnosis import SmtpContext, diagnose_smtp
-from .smtp_transcript import SmtpTranscript, transcript_path
+
+if TYPE_CHECKING:
+    from .smtp_transcript import SmtpTranscript
 
 __all__ = ["SmtpChannel", "open_smtp_channel", "run_smtp_doctor", "smtp_claim_checks"]
 
@@ -77,6 +79,8 @@ def open_smtp_channel(target: Any, options: SmtpOptions | None = None) -> SmtpCh
     transcript = None
     recorder = getattr(target, "recorder", None)
     if recorder is not None:
+        from .smtp_transcript import SmtpTranscript, transcript_path  # vcrpy's world: only when recording
+
         transcript = SmtpTranscript(
             transcript_path(recorder.path), replaying=recorder.replaying, redactor=target.settings.redactor()
         )
@@ -219,7 +223,9 @@ def run_smtp_doctor(
 ) -> Iterator[StepResult]:
     """Yield each step's result: the Graph doctor's (all of it with ``via="both"``), then SMTP's."""
     passed: set[str] = set()
-    graph = run_doctor(settings, session, sandbox=sandbox, postman=postman, max_wait=max_wait, sleep=sleep)
+    graph: Generator[StepResult, None, None] = run_doctor(  # type: ignore[assignment]
+        settings, session, sandbox=sandbox, postman=postman, max_wait=max_wait, sleep=sleep
+    )
     for step in graph:
         if step.status == "passed":
             passed.add(step.name)

@@ -31,7 +31,7 @@ import smtplib
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]  # PyYAML (vcrpy's own YAML library)
 
 from . import __version__
 from .errors import CassetteError, ReplayMismatchError
@@ -185,7 +185,7 @@ def _same(live: dict[str, Any], recorded: dict[str, Any]) -> bool:
             and mine.get("user") == theirs.get("user")
             and str(mine.get("token", "")).split(" ")[0] == str(theirs.get("token", "")).split(" ")[0]
         )
-    return {k: v for k, v in live.items()} == {k: v for k, v in recorded.items() if k in live}
+    return dict(live) == {k: v for k, v in recorded.items() if k in live}
 
 
 def _describe(entry: dict[str, Any]) -> str:
@@ -209,12 +209,12 @@ class _RecordingSMTP(smtplib.SMTP):
         self.transcript.record({"connect": getattr(self, "logical_address", f"{host}:{port}")})
         return super().connect(host, port, source_address)
 
-    def send(self, s: bytes | str) -> None:
+    def send(self, s: Any) -> None:
         if self._in_data:
             self.transcript.record({"data": self.transcript.scrub_data(s)})
             self._in_data = False
         else:
-            text = s.decode("utf-8", "replace") if isinstance(s, bytes) else s
+            text = s.decode("utf-8", "replace") if isinstance(s, bytes) else str(s)
             self.transcript.record(self.transcript.scrub_line(text))
         super().send(s)
 
@@ -257,12 +257,12 @@ class _ReplayingSMTP(smtplib.SMTP):
         code, msg = self.getreply()
         return code, msg
 
-    def send(self, s: bytes | str) -> None:
+    def send(self, s: Any) -> None:
         if self._in_data:
             self._in_data = False
             self.transcript.next("data", {"data": self.transcript.scrub_data(s)})
             return
-        text = s.decode("utf-8", "replace") if isinstance(s, bytes) else s
+        text = s.decode("utf-8", "replace") if isinstance(s, bytes) else str(s)
         self.transcript.next("send", self.transcript.scrub_line(text))
 
     def getreply(self) -> tuple[int, bytes]:

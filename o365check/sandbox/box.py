@@ -94,7 +94,9 @@ class Sandbox:
             self._smtp.stop()
             self._smtp = None
 
-    def write_postman_environment(self, path: str | Path, base_url: str | None = None) -> Path:
+    def write_postman_environment(
+        self, path: str | Path, base_url: str | None = None, extra: dict[str, str] | None = None
+    ) -> Path:
         """A Postman environment for this scenario; ``base_url`` (a loopback server) replaces
         both Microsoft bases, otherwise the real host names are written (in-process routing)."""
         return write_postman_environment(
@@ -103,4 +105,5 @@ class Sandbox:
             login_base=base_url or self.login_base,
             graph_base=base_url or self.graph_base,
             credentials=self.credentials,
+            extra=extra,
         )

@@ -124,8 +124,9 @@ class _Handler:
         return "250 2.1.5 Recipient OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        tenant, mailbox, _app = session.auth_data
-        assert isinstance(tenant, Tenant) and isinstance(mailbox, Mailbox)
+        tenant, mailbox, _app = session.auth_data or (None, None, None)
+        if not isinstance(tenant, Tenant) or not isinstance(mailbox, Mailbox):  # DATA needs a successful AUTH
+            return "503 5.5.1 Bad sequence of commands"
         now = self.clock()
         refused = check_submission(mailbox, tenant, envelope.mail_from or "", now)
         if refused is not None:
