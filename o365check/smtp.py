@@ -26,7 +26,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
-from .errors import AmbiguousSendError, ServiceError, ServiceUnreachableError
+from .errors import AmbiguousSendError, O365CheckError, ServiceError, ServiceUnreachableError
 
 __all__ = [
     "EXCHANGE_CLOUDS",
@@ -341,7 +341,7 @@ class SmtpConversation:
             return
         try:
             self.client.quit()
-        except (OSError, smtplib.SMTPException):
+        except (OSError, smtplib.SMTPException, O365CheckError):  # gone already, or a replay that ended early
             self.client.close()
         self.client = None
 

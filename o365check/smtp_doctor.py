@@ -52,8 +52,8 @@ class SmtpChannel:
     endpoint: SmtpEndpoint
     transcript: SmtpTranscript | None = None
 
-    def close(self, target: Any) -> None:
-        """Save a recording (describing what it was recorded against) and stop a sandbox SMTP server."""
+    def close(self, target: Any, extra: dict[str, Any] | None = None) -> None:
+        """Save a recording (describing what it was recorded against, plus ``extra``) and stop a sandbox SMTP server."""
         if self.transcript is not None and not self.transcript.replaying:
             against = (
                 f"the o365check sandbox, scenario {target.sandbox.scenario.name!r} (not a real tenant)"
@@ -66,6 +66,7 @@ class SmtpChannel:
                     "recorded_against": against,
                     "server": self.endpoint.address,
                     "client": self.options.as_typed(),
+                    **(extra or {}),
                 }
             )
             self.transcript.save()
@@ -312,7 +313,7 @@ def _dialogue(
     yield StepResult(
         "smtp-connect",
         "passed",
-        f"connected to {endpoint.label or endpoint.address}; EHLO {code}",
+        f"connected to {endpoint.address}; EHLO {code}",
         details=(("Server", endpoint.address), ("Offers", ", ".join(sorted(conversation.features)).upper())),
     )
 
