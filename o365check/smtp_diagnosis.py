@@ -18,7 +18,7 @@ from .diagnosis_catalog import ENTRA_GAC, Entry
 from .redact import Redactor
 from .smtp import SmtpReplyError, exchange_cloud
 
-__all__ = ["SMTP_REPLIES", "SMTP_FINDINGS", "SmtpContext", "diagnose_smtp", "smtp_entry_key"]
+__all__ = ["SMTP_REPLIES", "SMTP_FINDINGS", "SmtpContext", "diagnose_smtp", "smtp_entry_key", "smtp_setup_steps"]
 
 _LEARN = "https://learn.microsoft.com"
 # §8 sources, as learn.microsoft.com pages.
@@ -318,3 +318,17 @@ def diagnose_smtp(subject: SmtpReplyError | str, ctx: SmtpContext | None = None)
         code=code,
         details=tuple((k, v) for k, v in details if v),
     )
+
+
+def smtp_setup_steps(ctx: SmtpContext) -> tuple[str, ...]:
+    """Reference §8.1's set-up, in order, with the user's values filled in and quoted."""
+    values = _values(ctx, {})
+    steps = (
+        _ROLE_FIX,
+        "Token: client credentials with scope {scope} (not Graph's): aud {audience}, roles SMTP.SendAsApp.",
+        _REGISTER_SP,
+        _MAILBOX_PERMISSION,
+        _ENABLE_TENANT + "\n" + _ENABLE_MAILBOX,
+        "Connect to {smtp_host}:587, EHLO, STARTTLS (TLS 1.2+), EHLO, AUTH XOAUTH2 as {mailbox}, MAIL FROM {sender}.",
+    )
+    return tuple(step.format_map(values) for step in steps)
