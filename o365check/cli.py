@@ -324,6 +324,8 @@ def _doctor_smtp(
     from .smtp_doctor import open_smtp_channel, run_smtp_doctor
     from .targets import open_target
 
+    if not settings.has_credentials and not settings.sandbox and not (replay or settings.cassette):
+        settings = settings.with_values(sandbox="smtp-ok")  # the sandbox tenant with SMTP AUTH set up
     recorder = _recorder(record, replay, settings)
     target = open_target(settings, recorder=recorder)
     redactor = target.settings.redactor()
