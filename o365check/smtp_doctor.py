@@ -9,6 +9,7 @@ failed step skips the steps that need it; nothing is ever sent twice.
 
 from __future__ import annotations
 
+import smtplib
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
@@ -51,6 +52,10 @@ class SmtpChannel:
     options: SmtpOptions
     endpoint: SmtpEndpoint
     transcript: SmtpTranscript | None = None
+    client_class: type[smtplib.SMTP] = smtplib.SMTP  # the SMTP client when no transcript records or replays
+
+    def smtp_client_class(self) -> type[smtplib.SMTP]:
+        return self.transcript.client_class() if self.transcript is not None else self.client_class
 
     def close(self, target: Any, extra: dict[str, Any] | None = None) -> None:
         """Save a recording (describing what it was recorded against, plus ``extra``) and stop a sandbox SMTP server."""
@@ -279,9 +284,7 @@ def _smtp_steps(
             yield _skipped(name, "smtp-token")
         return
 
-    conversation = SmtpConversation(
-        channel.endpoint, channel.transcript.client_class() if channel.transcript else SmtpConversation.client_class
-    )
+    conversation = SmtpConversation(channel.endpoint, channel.smtp_client_class())
     try:
         yield from _dialogue(conversation, token, settings, smtp, user, channel, sandbox)
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import smtplib
 
 import pytest
 from click.testing import CliRunner
@@ -152,3 +153,26 @@ def test_graph_doctor_is_still_the_default():
     result = CliRunner().invoke(main, ["doctor", "--sandbox", "ok", "--json"])
     assert result.exit_code == 0
     assert not any(s["name"].startswith("smtp-") for s in json.loads(result.output)["steps"])
+
+
+class _AnswerLost(smtplib.SMTP):
+    """The server accepts the message, then the connection drops before its 250 arrives."""
+
+    def data(self, msg):  # type: ignore[override]
+        super().data(msg)
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+
+def test_a_lost_answer_after_data_is_ambiguous_and_never_resent():
+    target = open_target(Settings(sandbox="smtp-ok"))
+    channel = open_smtp_channel(target)
+    channel.client_class = _AnswerLost
+    try:
+        steps = list(run_smtp_doctor(target.settings, target.session, channel, sandbox=target.sandbox))
+    finally:
+        channel.close(target)
+        target.close()
+    send = steps[-1]
+    assert send.name == "smtp-send" and send.status == "failed" and send.error_code == "send-ambiguous"
+    assert send.exit_code == 3 and "not sent again" in send.summary.lower()
+    assert len(target.sandbox.outbox) == 1  # accepted once, and not sent a second time
