@@ -31,7 +31,7 @@ import smtplib
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # PyYAML (vcrpy's own YAML library)
+import yaml  # PyYAML (vcrpy's own YAML library)
 
 from . import __version__
 from .errors import CassetteError, ReplayMismatchError

@@ -20,8 +20,8 @@ import requests
 
 from ..diagnosis import DiagnosisContext
 from ..errors import O365CheckError, UsageError
-from ..http import build_session
 from ..redact import MASK
+from ..transport import choose_cassette, describe_recording, open_transport
 from .loading import load_collection, load_environment, load_globals, load_iteration_data, parse_variable_assignment
 from .model import VariableFile
 from .reporters.cli import CliReporter
@@ -61,9 +61,14 @@ class RunOptions:
     env_vars: list[str] = field(default_factory=list)  # --env-var k=v
     global_vars: list[str] = field(default_factory=list)  # --global-var k=v
     allow_secret_to: list[str] = field(default_factory=list)
-    record: str | None = None  # accepted; wired by the record/replay work
+    secrets: list[str] = field(default_factory=list)  # --secret NAME: treat this variable as a secret
+    working_dir: str | None = None  # body files are read only under it (default: the collection's folder)
+    insecure_file_read: bool = False  # allow body files outside the working directory
+    record: str | None = None
     replay: str | None = None
     no_color: bool = False
+    env_file: str | None = None  # a .env file: its AZURE_*/O365CHECK_* values become tenant_id, client_id...
+    verbose: bool = False  # every request and response, masked, on stderr (Newman's --verbose)
 
 
 def _sandbox_environment(scenario: str, base: VariableFile | None) -> tuple[Any, VariableFile]:
@@ -83,17 +88,6 @@ def _sandbox_environment(scenario: str, base: VariableFile | None) -> tuple[Any,
         written.values = [v for v in base.values if v.key not in keys] + written.values
         written.name, written.id = base.name, base.id
     return box, written
-
-
-def _open_recorder(options: RunOptions) -> Any:
-    """The cassette of --record (written afresh) or --replay (network blocked), or None."""
-    if options.record and options.replay:
-        raise UsageError("--record and --replay cannot be used together")
-    if not (options.record or options.replay):
-        return None
-    from ..recording import open_cassette
-
-    return open_cassette(options.record or options.replay, mode="rewrite" if options.record else "none")
 
 
 def _describe_recording(recorder: Any, options: RunOptions, environment: VariableFile | None) -> None:
@@ -116,13 +110,12 @@ def _describe_recording(recorder: Any, options: RunOptions, environment: Variabl
         if options.sandbox
         else "the hosts the collection names"
     )
-    recorder.describe_recording(
-        {
-            "target": f"sandbox scenario {options.sandbox!r}" if options.sandbox else "live",
-            "recorded_against": against,
-            "collection": Path(options.collection).name,
-            "environment": {"name": environment.name if environment else "", "values": values},
-        }
+    describe_recording(
+        recorder,
+        target=f"sandbox scenario {options.sandbox!r}" if options.sandbox else "live",
+        against=against,
+        collection=Path(options.collection).name,
+        environment={"name": environment.name if environment else "", "values": values},
     )
 
 
@@ -140,6 +133,53 @@ def _recorded_environment(recorder: Any, given: VariableFile | None) -> Variable
         written.values = [v for v in written.values if v.key not in keys] + given.values
         written.name, written.id = given.name, given.id
     return written
+
+
+def _env_file_variables(path: str) -> dict[str, str]:
+    """The settings of a .env file as the collection's variable names (tenant_id, client_id, ...).
+
+    Reading it through Settings gives the same errors as every other command: a syntax error with its
+    line, a file whose keys o365check does not read (listed, with the names it would read).
+    """
+    from ..settings import POSTMAN_KEYS, Settings
+
+    settings = Settings.from_env({}, env_file=path)
+    variables: dict[str, str] = {}
+    for name, keys in POSTMAN_KEYS.items():
+        value = getattr(settings, name, None)
+        if value:
+            variables[keys[0]] = value.reveal() if hasattr(value, "reveal") else str(value)
+    return variables
+
+
+def _empty_secrets(collection: Any, environment: VariableFile | None, given: set[str]) -> list[str]:
+    """Secret variables of ``-e`` that are empty yet used by the collection (``{{client_secret}}``)."""
+    from ..redact import is_secret_name
+
+    if environment is None:
+        return []
+    text = json.dumps(collection.source)
+    return [
+        v.key
+        for v in environment.values
+        if not v.disabled
+        and v.value in (None, "")
+        and (v.secret or is_secret_name(v.key))
+        and v.key not in given
+        and "{{" + v.key + "}}" in text
+    ]
+
+
+def _target_description(options: RunOptions, recorder: Any) -> str:
+    if recorder is not None and recorder.replaying:
+        recorded = recorder.metadata.get("target") or "an unnamed target"
+        return f"replaying {options.replay} (network blocked; recorded against {recorded})"
+    if options.sandbox:
+        return (
+            f"SANDBOX sandbox scenario {options.sandbox!r}: the built-in sandbox answers for the Microsoft hosts, "
+            "not a real tenant (asked for with --sandbox)"
+        )
+    return "live: requests go to the hosts the collection names"
 
 
 def _diagnosis_context(run: CollectionRun) -> DiagnosisContext:
@@ -198,13 +238,27 @@ def run_collection_cli(
         if options.iterations is not None and options.iterations < 1:
             raise UsageError(f"-n {options.iterations}: the number of iterations must be at least 1")
         box = None
-        recorder = _open_recorder(options)
+        # --record / --replay / O365CHECK_CASSETTE: decided where every command decides it.
+        recorder = choose_cassette(options.record, options.replay)
         if recorder is not None and recorder.replaying:
             environment = _recorded_environment(recorder, environment)
         elif options.sandbox:
             box, environment = _sandbox_environment(options.sandbox, environment)
         if recorder is not None and not recorder.replaying:
             _describe_recording(recorder, options, environment)
+        env_vars = _assignments(options.env_vars, "--env-var")
+        if options.env_file:
+            env_vars = {**_env_file_variables(options.env_file), **env_vars}
+        empty = [] if box is not None else _empty_secrets(collection, environment, set(env_vars))
+        if empty:
+            from ..settings import empty_value_fix
+
+            names = ", ".join(repr(k) for k in empty)
+            raise UsageError(
+                f"{names} in {options.environment} {'is' if len(empty) == 1 else 'are'} empty but the collection "
+                f"uses {'it' if len(empty) == 1 else 'them'}. "
+                + empty_value_fix("postman", f"pass --env-var {empty[0]}=... (or --env-file with AZURE_CLIENT_SECRET)")
+            )
         for source in (environment, globals_):
             for warning in source.warnings if source else []:
                 collection.warnings.append(f"{Path(source.path).name}: {warning}")
@@ -214,7 +268,7 @@ def run_collection_cli(
             iteration_data=data,
             iterations=options.iterations,
             folders=list(options.folders),
-            env_vars=_assignments(options.env_vars, "--env-var"),
+            env_vars=env_vars,
             global_vars=_assignments(options.global_vars, "--global-var"),
             bail=options.bail,
             delay_request_ms=options.delay_request,
@@ -222,16 +276,24 @@ def run_collection_cli(
             timeout_ms=options.timeout,
             timeout_script_ms=options.timeout_script,
             allow_secret_to=list(options.allow_secret_to),
-            base_dir=Path.cwd(),
+            secret_names=list(options.secrets),
+            base_dir=Path(options.working_dir) if options.working_dir else Path(options.collection).parent,
+            insecure_file_read=options.insecure_file_read,
             verify=False if options.insecure else (options.ca_cert or True),
         )
-        session = session or build_session(
-            sandbox=box,
-            verify=config.verify,
-            recorder=recorder,
-            timeout=options.timeout_request / 1000 if options.timeout_request else None,
-        )
+        if session is None:
+            session, _, _ = open_transport(
+                sandbox=box,
+                recorder=recorder,
+                verify=config.verify,
+                allow_secret_to=options.allow_secret_to,
+                timeout=options.timeout_request / 1000 if options.timeout_request else None,
+            )
         run = CollectionRun(collection, config, session=session)
+        if options.verbose:
+            from ..verbose import attach_verbose
+
+            attach_verbose(session, run.redactor, err)
     except O365CheckError as exc:
         err.write(f"error: {exc}\n")
         return exc.exit_code
@@ -242,7 +304,13 @@ def run_collection_cli(
         if "cli" in options.reporters:
             at_terminal = bool(getattr(out, "isatty", lambda: False)())  # colour only on a terminal
             listeners.append(
-                CliReporter(out, summary, color=at_terminal and not options.no_color, context=_diagnosis_context(run))
+                CliReporter(
+                    out,
+                    summary,
+                    color=at_terminal and not options.no_color,
+                    context=_diagnosis_context(run),
+                    target=_target_description(options, recorder),
+                )
             )
         if "json" in options.reporters:
             path = options.reporter_json_export or f"newman-run-report-{Path(options.collection).stem}.json"
