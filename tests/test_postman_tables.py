@@ -7,10 +7,12 @@ by behaviour: the same template resolves the same way in a request and in a scri
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
 
+from o365check.postman.dynamic import DYNAMIC_VARIABLES
 from o365check.postman.scripts import ScriptContext, ScriptEngine
 from o365check.postman.variables import MAX_SUBSTITUTION_PASSES, SCOPE_NAMES, VariableScopes
 
@@ -51,6 +53,16 @@ def test_a_chain_within_the_limit_resolves_fully_on_both_sides(engine: ScriptEng
     chain = _chain(MAX_SUBSTITUTION_PASSES - 1)
     assert VariableScopes(collection=chain).resolve("{{v0}}") == "END"
     assert _in_script(engine, "{{v0}}", collectionVariables=chain) == "END"
+
+
+@pytest.mark.parametrize("name", sorted(DYNAMIC_VARIABLES))
+def test_every_dynamic_variable_resolves_in_requests_and_scripts_alike(engine: ScriptEngine, name: str) -> None:
+    template = "{{%s}}" % name
+    in_request, in_script = VariableScopes().resolve(template), _in_script(engine, template)
+    for value in (in_request, in_script):
+        assert value and value != template and "{" not in value, (name, value)
+    # Same recipe, same layout: the letters and digits differ, the separators between them do not.
+    assert re.sub(r"[A-Za-z0-9]+", "x", in_request) == re.sub(r"[A-Za-z0-9]+", "x", in_script), (name, in_script)
 
 
 def test_an_unknown_dynamic_variable_stays_verbatim_on_both_sides(engine: ScriptEngine) -> None:

@@ -9,19 +9,21 @@ connect (``o365check.errors``).
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import requests
 
 from ..diagnosis import DiagnosisContext
 from ..errors import O365CheckError, UsageError
-from ..redact import MASK
+from ..redact import MASK, MaskedStream, RedactingFilter, Redactor
 from ..transport import choose_cassette, describe_recording, open_transport
+from ..user_files import open_private_text, write_private_text
 from .loading import load_collection, load_environment, load_globals, load_iteration_data, parse_variable_assignment
 from .model import VariableFile
 from .reporters.cli import CliReporter
@@ -54,6 +56,7 @@ class RunOptions:
     ca_cert: str | None = None
     sandbox: str | None = None  # scenario name
     export_environment: str | None = None
+    export_globals: str | None = None
     export_secrets: bool = False
     reporters: list[str] = field(default_factory=lambda: ["cli"])  # -r cli,json,junit
     reporter_json_export: str | None = None
@@ -69,6 +72,7 @@ class RunOptions:
     no_color: bool = False
     env_file: str | None = None  # a .env file: its AZURE_*/O365CHECK_* values become tenant_id, client_id...
     verbose: bool = False  # every request and response, masked, on stderr (Newman's --verbose)
+    debug: bool = False  # log every exchange (masked) to stderr
 
 
 def _sandbox_environment(scenario: str, base: VariableFile | None) -> tuple[Any, VariableFile]:
@@ -203,14 +207,31 @@ def _assignments(texts: list[str], option: str) -> dict[str, str]:
     return dict(parse_variable_assignment(t, option) for t in texts)
 
 
-def _export_environment(path: str, run: CollectionRun, reveal: bool) -> None:
-    document = run.export_scope("environment")
+def _export_scope(path: str, run: CollectionRun, scope: str, reveal: bool) -> None:
+    """Write the final environment or globals (owner-only, atomically; secrets masked unless asked)."""
+    document = run.export_scope(scope)
+    text = json.dumps(document, indent=2) + "\n"
     if not reveal:
         document = run.redactor.data(document)
         for entry in document["values"]:
             if entry["key"] in run.secret_keys and entry["value"] not in (None, ""):
                 entry["value"] = MASK
-    Path(path).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        text = run.redactor.text(json.dumps(document, indent=2)) + "\n"
+    write_private_text(path, text, f"--export-{scope}")
+
+
+def _masked_logging(err: TextIO, run: CollectionRun, debug: bool) -> logging.Handler:
+    """Log lines on stderr, masked by the run's redactor: every exchange with --debug, else the
+    warnings libraries log (which Python's last-resort handler would print unmasked)."""
+    handler = logging.StreamHandler(err)
+    handler.addFilter(RedactingFilter(run.redactor))
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.DEBUG if debug else logging.WARNING)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if debug:
+        root.setLevel(logging.DEBUG)
+    return handler
 
 
 def run_collection_cli(
@@ -234,7 +255,7 @@ def run_collection_cli(
         collection = load_collection(options.collection)
         environment = load_environment(options.environment) if options.environment else None
         globals_ = load_globals(options.globals) if options.globals else None
-        data = load_iteration_data(options.iteration_data) if options.iteration_data else None
+        data = load_iteration_data(options.iteration_data, options.iterations) if options.iteration_data else None
         if options.iterations is not None and options.iterations < 1:
             raise UsageError(f"-n {options.iterations}: the number of iterations must be at least 1")
         box = None
@@ -260,8 +281,8 @@ def run_collection_cli(
                 + empty_value_fix("postman", f"pass --env-var {empty[0]}=... (or --env-file with AZURE_CLIENT_SECRET)")
             )
         for source in (environment, globals_):
-            for warning in source.warnings if source else []:
-                collection.warnings.append(f"{Path(source.path).name}: {warning}")
+            if source is not None:
+                collection.warnings += [f"{Path(source.path or '').name}: {w}" for w in source.warnings]
         config = RunConfig(
             environment=environment,
             globals=globals_,
@@ -289,44 +310,81 @@ def run_collection_cli(
                 allow_secret_to=options.allow_secret_to,
                 timeout=options.timeout_request / 1000 if options.timeout_request else None,
             )
-        run = CollectionRun(collection, config, session=session)
+        run = CollectionRun(
+            collection, config, session=session, redactor=recorder.redactor if recorder is not None else None
+        )
         if options.verbose:
             from ..verbose import attach_verbose
 
             attach_verbose(session, run.redactor, err)
     except O365CheckError as exc:
-        err.write(f"error: {exc}\n")
+        err.write(f"error: {_early_redactor(options).text(str(exc))}\n")
         return exc.exit_code
 
+    # Every stream and file a reporter writes passes the run's redactor once more (issue 9 item 4).
+    console = cast(TextIO, MaskedStream(out, run.redactor, console=True))
+    errors = cast(TextIO, MaskedStream(err, run.redactor, console=True))
+    level = logging.getLogger().level
+    handler = _masked_logging(errors, run, options.debug)
     summary = RunSummary()
-    with ExitStack() as stack:
-        listeners: list[Any] = [summary]
-        if "cli" in options.reporters:
-            at_terminal = bool(getattr(out, "isatty", lambda: False)())  # colour only on a terminal
-            listeners.append(
-                CliReporter(
-                    out,
-                    summary,
-                    color=at_terminal and not options.no_color,
-                    context=_diagnosis_context(run),
-                    target=_target_description(options, recorder),
+    try:
+        with ExitStack() as stack:
+            listeners: list[Any] = [summary]
+            if "cli" in options.reporters:
+                at_terminal = bool(getattr(out, "isatty", lambda: False)())  # colour only on a terminal
+                listeners.append(
+                    CliReporter(
+                        console,
+                        summary,
+                        color=at_terminal and not options.no_color,
+                        context=_diagnosis_context(run),
+                        target=_target_description(options, recorder),
+                    )
                 )
-            )
-        if "json" in options.reporters:
-            path = options.reporter_json_export or f"newman-run-report-{Path(options.collection).stem}.json"
-            stream = stack.enter_context(open(path, "w", encoding="utf-8"))
-            listeners.append(JsonReporter(stream, summary, collection=run.redactor.data(collection.source)))
-        if "junit" in options.reporters:
-            path = options.reporter_junit_export or f"newman-run-report-{Path(options.collection).stem}.xml"
-            stream = stack.enter_context(open(path, "w", encoding="utf-8"))
-            listeners.append(JUnitReporter(stream, summary))
-        for event in run.events():
-            for listener in listeners:
-                listener.handle(event)
-        for listener in listeners[1:]:
-            listener.close()
-    if recorder is not None:
-        recorder.close()
-    if options.export_environment:
-        _export_environment(options.export_environment, run, options.export_secrets)
+            if "json" in options.reporters:
+                path = options.reporter_json_export or f"newman-run-report-{Path(options.collection).stem}.json"
+                stream = cast(
+                    TextIO, MaskedStream(stack.enter_context(open_private_text(path, "JSON report")), run.redactor)
+                )
+                listeners.append(JsonReporter(stream, summary, collection=run.redactor.data(collection.source)))
+            if "junit" in options.reporters:
+                path = options.reporter_junit_export or f"newman-run-report-{Path(options.collection).stem}.xml"
+                stream = cast(
+                    TextIO, MaskedStream(stack.enter_context(open_private_text(path, "JUnit report")), run.redactor)
+                )
+                listeners.append(JUnitReporter(stream, summary))
+            for event in run.events():
+                for listener in listeners:
+                    listener.handle(event)
+            for listener in listeners[1:]:
+                listener.close()
+                getattr(listener, "out", console).flush()  # a MaskedStream holds back its tail until then
+        if recorder is not None:
+            recorder.close()
+        if options.export_environment:
+            _export_scope(options.export_environment, run, "environment", options.export_secrets)
+        if options.export_globals:
+            _export_scope(options.export_globals, run, "globals", options.export_secrets)
+    except O365CheckError as exc:  # a report or export that cannot be written (full disk, a FIFO...)
+        console.flush()
+        errors.write(f"error: {exc}\n")
+        errors.flush()
+        return exc.exit_code
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(level)
+    console.flush()
+    errors.flush()
     return summary.exit_code
+
+
+def _early_redactor(options: RunOptions) -> Redactor:
+    """Masks an error raised before the run exists (an --env-var value, say)."""
+    from ..redact import is_secret_name
+
+    redactor = Redactor()
+    for text in (*options.env_vars, *options.global_vars):
+        key, _, value = text.partition("=")
+        if is_secret_name(key) or not _:
+            redactor.add(value or None)
+    return redactor

@@ -13,12 +13,20 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import requests
 
-from ..errors import GraphError, O365CheckError, SecretRoutingError, ServiceError, TokenError, UsageError
-from ..http import build_session, describe_connection_error
+from ..errors import (
+    AmbiguousSendError,
+    GraphError,
+    O365CheckError,
+    SecretRoutingError,
+    ServiceError,
+    TokenError,
+    UsageError,
+)
+from ..http import build_session, describe_connection_error, went_out
 from ..redact import Redactor, is_secret_name
 from ..transport import egress_of
 from . import events as ev
@@ -77,6 +85,16 @@ def read_service_error(code: int, body: str, url: str) -> ServiceError | None:
     return None
 
 
+def _is_send_mail(url: str) -> bool:
+    return urlsplit(url).path.lower().rstrip("/").endswith("/sendmail")
+
+
+def _sender_of(url: str) -> str:
+    """``/v1.0/users/<sender>/sendMail`` -> ``<sender>`` (or "the sender")."""
+    parts = [unquote(p) for p in urlsplit(url).path.split("/")]
+    return parts[-2] if len(parts) >= 3 and parts[-3].lower() == "users" else "the sender"
+
+
 def _load_script_engine(timeout_ms: int | None, send_request: Callable[[dict], dict]) -> tuple[Any, str]:
     """``(engine, "")`` or ``(None, reason)`` when the JavaScript engine cannot be used."""
     try:
@@ -93,12 +111,17 @@ class CollectionRun:
     """One run of a collection. ``events()`` drives it; ``scopes`` hold the live variables."""
 
     def __init__(
-        self, collection: Collection, config: RunConfig | None = None, *, session: requests.Session | None = None
+        self,
+        collection: Collection,
+        config: RunConfig | None = None,
+        *,
+        session: requests.Session | None = None,
+        redactor: Redactor | None = None,
     ):
         self.collection = collection
         self.config = config or RunConfig()
         self.session = session or build_session(verify=self.config.verify)
-        self.redactor = Redactor()
+        self.redactor = redactor if redactor is not None else Redactor()  # shared with a recorder
         # The egress rule lives on the session (o365check.transport): every request, pm.sendRequest,
         # token fetch and redirect hop is checked on the wire; the run only registers its secrets.
         self.egress = egress_of(self.session)
@@ -115,7 +138,7 @@ class CollectionRun:
         # Classified before the first request: --secret names and the OAuth 2.0 helpers' secrets.
         self.secret_keys |= set(cfg.secret_names) | oauth2_secret_names(collection)
         self.guard = SecretGuard(self.egress, self.redactor, self.secret_keys)  # postman/secret_guard.py
-        self._register_secrets()
+        self._register_secrets(transient=False)  # the inputs' secrets: masked for the whole run
         self.guard.register_literals("clientSecret", oauth2_secret_literals(collection))
         self._engine: Any = None
         self._engine_reason = ""
@@ -127,12 +150,15 @@ class CollectionRun:
         self._stop_iteration = False
 
     # -- secrets ---------------------------------------------------------------------------
-    def _register_secrets(self) -> None:
-        """Mask secret-typed and secret-named values; route credentials (called after scripts too)."""
+    def _register_secrets(self, transient: bool = True) -> None:
+        """Mask secret-typed and secret-named values; route credentials (called after scripts too).
+
+        Values learned during the run are transient (a bounded set, see ``redact.TRANSIENT_LIMIT``),
+        so masking does not grow with the number of iterations."""
         for values in self.scopes.scopes.values():
             for key, value in values.items():
                 if key in self.secret_keys or is_secret_name(key):
-                    self.redactor.add(None if value is None else str(value))
+                    self.redactor.add(None if value is None else str(value), transient=transient)
         self.guard.register_scopes(self.scopes.scopes)
 
     def _mask_headers(self, headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -158,8 +184,10 @@ class CollectionRun:
         if not scripts:
             return request
         if self._engine is None and not self._engine_reason:
+            # --timeout bounds every script too: an endless script cannot outlive the run's limit.
+            limits = [ms for ms in (self.config.timeout_script_ms, self.config.timeout_ms) if ms]
             self._engine, self._engine_reason = _load_script_engine(
-                self.config.timeout_script_ms, self._send_script_request
+                min(limits) if limits else None, self._send_script_request
             )
         if self._engine is None:
             yield ev.ScriptNotRun(item.name, listen, self._engine_reason, len(scripts))
@@ -290,7 +318,7 @@ class CollectionRun:
                 self.redactor.add(settings.client_secret)
                 self.egress.register(settings.secret_variable, settings.client_secret)
                 fetched = self.tokens.fetch_token(settings)
-                self.redactor.add(fetched.access_token)
+                self.redactor.add(fetched.access_token, transient=True)
                 token = fetched.access_token
                 yield ev.TokenFetched(
                     item.name,
@@ -367,16 +395,24 @@ class CollectionRun:
                 "input" if isinstance(exc, UsageError) else "error",
             )
             return None
-        except requests.ConnectionError as exc:
-            yield ev.RequestFailed(
-                item.name,
-                built.method,
-                self.redactor.text(built.url),
-                describe_connection_error(exc, built.url),
-                "connect",
-            )
-            return None
         except requests.RequestException as exc:
+            if went_out(exc) and _is_send_mail(built.url):
+                # The message may have been accepted: never say "nothing was sent" (issue 9 item 7).
+                reason = (
+                    "no answer came back in time" if isinstance(exc, requests.Timeout) else "the connection dropped"
+                )
+                ambiguous = AmbiguousSendError(_sender_of(built.url), reason)
+                yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), ambiguous, "error")
+                return None
+            if isinstance(exc, requests.ConnectionError):
+                yield ev.RequestFailed(
+                    item.name,
+                    built.method,
+                    self.redactor.text(built.url),
+                    describe_connection_error(exc, built.url),
+                    "connect",
+                )
+                return None
             error = describe_connection_error(exc, built.url)
             yield ev.RequestFailed(
                 item.name,
@@ -478,12 +514,13 @@ class CollectionRun:
                 yield ev.IterationStarted(iteration, self._iterations)
                 index = 0
                 while index < len(plan):
-                    if cfg.timeout_ms and (time.time() - started) * 1000 > cfg.timeout_ms:
+                    if any_request and cfg.delay_request_ms:  # never sleeps past --timeout
+                        left = cfg.timeout_ms - (time.time() - started) * 1000 if cfg.timeout_ms else None
+                        time.sleep(max(0.0, min(cfg.delay_request_ms, left if left is not None else 1e12)) / 1000)
+                    if cfg.timeout_ms and (time.time() - started) * 1000 >= cfg.timeout_ms:
                         aborted, reason = True, f"the run took longer than --timeout {cfg.timeout_ms} ms"
                         break
                     item, parents = plan[index]
-                    if any_request and cfg.delay_request_ms:
-                        time.sleep(cfg.delay_request_ms / 1000)
                     any_request = True
                     self._next_request: str | None = None
                     self._next_set = False

@@ -53,6 +53,7 @@ from .variables import UNDEFINED
 
 __all__ = ["ScriptContext", "ScriptEngine", "ScriptFailure", "ScriptOutcome", "ScriptTest", "SCOPE_NAMES"]
 
+from .dynamic import DYNAMIC_VARIABLES, FIELD_PATTERN, WORD_LISTS
 from .variables import MAX_SUBSTITUTION_PASSES, SCOPE_NAMES
 
 # What a script sees as globals, in the order pm.js `begin()` returns their values. Newman's
@@ -110,6 +111,9 @@ _JS_TABLES = json.dumps(
         "scopePrecedence": list(SCOPE_NAMES),
         "maxSubstitutionPasses": MAX_SUBSTITUTION_PASSES,
         "libraryFirstLine": _LIBRARY_FIRST_LINE,
+        "dynamicVariables": DYNAMIC_VARIABLES,
+        "wordLists": WORD_LISTS,
+        "fieldPattern": FIELD_PATTERN,
     }
 )
 _PARSE_LINE = re.compile(r"^\s*at <input>:(\d+):\d+", re.MULTILINE)
@@ -288,6 +292,8 @@ class ScriptEngine:
         failure: ScriptFailure | None = None
         try:
             self._load_libraries(source)
+            if self.timeout_ms is not None:  # parsing library bundles is our time, not the script's
+                deadline = time.monotonic() + self.timeout_ms / 1000
             compiled = self._compile(source)
             if isinstance(compiled, ScriptFailure):
                 self._eval(f"{begin} undefined", None)

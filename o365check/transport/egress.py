@@ -41,7 +41,7 @@ from urllib3.util import parse_url
 
 from ..clouds import IDENTITY_HOSTS
 from ..errors import SecretRoutingError, UsageError
-from ..redact import MASK, _variants
+from ..redact import MASK, variants
 
 __all__ = ["Egress", "host_of", "is_loopback_host"]
 
@@ -141,7 +141,7 @@ class Egress:
         self._names[text] = name
         raw = text.encode("utf-8", "surrogatepass")
         self._shortest_run = min(self._shortest_run, max(8, len(raw) * 4 // 3))
-        forms = {f.encode("utf-8", "surrogatepass") for f in _variants(text)} | {raw} | _base64_forms(raw)
+        forms = {f.encode("utf-8", "surrogatepass") for f in variants(text)} | {raw} | _base64_forms(raw)
         self._patterns += [(name, f.lower(), False) for f in forms if f]
         if len(raw) >= _FRAGMENT_MIN_SECRET:
             width = max(8, len(raw) // 4)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any, Protocol
+from urllib.parse import urlparse
 
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
@@ -160,8 +161,8 @@ class _Session(requests.Session):
         adapter = super().get_adapter(url)
         return adapter if isinstance(adapter, TransportAdapter) else _Gate(self.egress, adapter)
 
-    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict[str, Any]:
-        parts = requests.utils.urlparse(url)
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        parts = urlparse(url)
         key = (
             parts.scheme,
             parts.netloc,
@@ -174,9 +175,9 @@ class _Session(requests.Session):
             self.trust_env,
             tuple(sorted(self.proxies.items())),
         )
-        cached = self._environment_settings.get(key)
+        cached: Any = self._environment_settings.get(key)
         if cached is None:
-            cached = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            cached = dict(super().merge_environment_settings(url, proxies, stream, verify, cert))
             if verify is None and self.verify is not True:
                 cached["verify"] = self.verify
             self._environment_settings[key] = cached

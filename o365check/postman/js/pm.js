@@ -56,13 +56,30 @@
             return (c === 'x' ? r : (r & 0x3 | 0x8)).toString(16);
         });
     }
-    var DYNAMIC = { // the common Postman dynamic variables; others stay verbatim
-        $guid: uuid4, $randomUUID: uuid4,
-        $timestamp: function () { return String(Math.floor(Date.now() / 1000)); },
-        $isoTimestamp: function () { return new Date().toISOString(); },
-        $randomInt: function () { return String(Math.floor(Math.random() * 1001)); }
-    };
-    function dynamicValue(name) { return own(DYNAMIC, name) ? DYNAMIC[name]() : null; }
+    // Postman's dynamic variables: the recipes of dynamic.py (one table for requests and scripts),
+    // filled here field by field exactly as dynamic.py fills them; unknown names stay verbatim.
+    var FIELD = new RegExp(TABLES.fieldPattern, 'g');
+    function pick(list) { return list[Math.floor(Math.random() * list.length)]; }
+    function randint(a, b) { return a + Math.floor(Math.random() * (b - a + 1)); }
+    function isoAt(ms) { return new Date(ms).toISOString(); }
+    var ALPHABETS = { alnum: 'abcdefghijklmnopqrstuvwxyz0123456789', hex: '0123456789abcdef',
+        letters: 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789' };
+    function fillField(match, kind, a, b, textCase) {
+        var value, i;
+        if (own(TABLES.wordLists, kind)) { value = pick(TABLES.wordLists[kind]); }
+        else if (kind === 'uuid') { value = uuid4(); }
+        else if (kind === 'unix') { value = String(Math.floor(Date.now() / 1000)); }
+        else if (kind === 'iso') { value = isoAt(Date.now()); }
+        else if (kind === 'date') { value = isoAt(Date.now() + randint(Number(a), Number(b)) * 86400000); }
+        else if (kind === 'int') { value = String(randint(Number(a), Number(b))); }
+        else if (kind === 'bool') { value = pick(['true', 'false']); }
+        else { for (value = '', i = 0; i < Number(a); i++) { value += pick(ALPHABETS[kind] || ALPHABETS.letters); } }
+        if (textCase === 'lower') { return value.toLowerCase(); }
+        return textCase === 'title' ? value.charAt(0).toUpperCase() + value.slice(1).toLowerCase() : value;
+    }
+    function dynamicValue(name) {
+        return own(TABLES.dynamicVariables, name) ? TABLES.dynamicVariables[name].replace(FIELD, fillField) : null;
+    }
 
     // Resolve {{name}} repeatedly (nested variables), like Postman, at most TABLES.maxSubstitutionPasses times.
     function replaceIn(template, lookup) {
