@@ -42,6 +42,12 @@ _EXPORTS: dict[str, str] = {
     "build_test_message": "mail",
     "send_mail": "graph",
     "SendResult": "graph",
+    # the SMTP AUTH XOAUTH2 check (doctor --via smtp)
+    "run_smtp_doctor": "smtp_doctor",
+    "open_smtp_channel": "smtp_doctor",
+    "SmtpOptions": "smtp",
+    "SmtpReplyError": "smtp",
+    "diagnose_smtp": "smtp_diagnosis",
     # advice
     "Diagnosis": "diagnosis",
     "DiagnosisContext": "diagnosis",

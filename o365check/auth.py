@@ -142,8 +142,11 @@ def _certificate_credential(settings: Settings) -> dict[str, str]:
     }
 
 
-def acquire_app_token(settings: Settings, session: requests.Session) -> AppToken:
-    """An app-only Graph token through real MSAL (client credentials, ``<graph>/.default``)."""
+def acquire_app_token(settings: Settings, session: requests.Session, *, scope: str = "") -> AppToken:
+    """An app-only Graph token through real MSAL (client credentials, ``<graph>/.default``).
+
+    ``scope`` asks for another resource instead (SMTP AUTH: ``https://outlook.office365.com/.default``).
+    """
     import msal  # imported here: it is heavy, and `o365check --help` must stay fast
 
     cloud = _cloud(settings)
@@ -158,7 +161,7 @@ def acquire_app_token(settings: Settings, session: requests.Session) -> AppToken
                 http_client=session,
                 token_cache=msal.TokenCache(),
             )
-            result = app.acquire_token_for_client(scopes=[cloud.graph_scope])
+            result = app.acquire_token_for_client(scopes=[scope or cloud.graph_scope])
         except requests.RequestException as exc:
             raise describe_connection_error(exc, cloud.login_base) from exc
         except ValueError as exc:

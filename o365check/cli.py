@@ -354,6 +354,16 @@ def _echo_step(step: Any, redactor: Any) -> None:
     "--replay", type=click.Path(dir_okay=False, exists=True), help="Replay this cassette with the network blocked."
 )
 @click.option("--verbose", is_flag=True, help="Show every request and response (secrets masked) on stderr.")
+@click.option(
+    "--via",
+    type=click.Choice(["graph", "smtp", "both"]),
+    default="graph",
+    show_default=True,
+    help="Check Graph sendMail, SMTP AUTH XOAUTH2 (smtp.office365.com:587), or both.",
+)
+@click.option("--smtp-scope", default="", metavar="SCOPE", help="With --via smtp: the scope your app asks for.")
+@click.option("--smtp-user", default="", metavar="ADDRESS", help="With --via smtp: XOAUTH2 user= (default: sender).")
+@click.option("--smtp-no-starttls", is_flag=True, help="With --via smtp: send AUTH without STARTTLS, as your app does.")
 def doctor(
     settings: Any,
     as_json: bool,
@@ -362,6 +372,10 @@ def doctor(
     record: str | None,
     replay: str | None,
     verbose: bool,
+    via: str = "graph",
+    smtp_scope: str = "",
+    smtp_user: str = "",
+    smtp_no_starttls: bool = False,
 ) -> None:
     """Run the whole check: settings, tenant, token, claims, sendMail.
 
@@ -371,10 +385,18 @@ def doctor(
     Examples:
         o365check doctor
         o365check doctor --sandbox no-admin-consent --json
+        o365check doctor --via smtp --sandbox smtp-sp-wrong-object-id
         AZURE_TENANT_ID=... AZURE_CLIENT_ID=... AZURE_CLIENT_SECRET=... O365CHECK_SENDER=... o365check doctor
     """
     from .doctor import build_report, run_doctor
     from .targets import open_target
+
+    if via != "graph":
+        from .smtp import SmtpOptions
+
+        options = SmtpOptions(scope=smtp_scope, user=smtp_user, starttls=not smtp_no_starttls)
+        _doctor_smtp(settings, as_json, postman, max_wait, record, replay, via, options, verbose)
+        return
 
     recorder = _recorder(record, replay, settings)
     target = open_target(settings, recorder=recorder)
@@ -420,6 +442,63 @@ def doctor(
         click.echo(f"Result: {verdict}{against}")
         _echo_advice(report.advice, redactor)
     sys.exit(report.exit_code)
+
+
+def _doctor_smtp(
+    settings: Any,
+    as_json: bool,
+    postman: bool,
+    max_wait: float,
+    record: str | None,
+    replay: str | None,
+    via: str,
+    options: Any,
+    verbose: bool = False,
+) -> None:
+    """``doctor --via smtp|both``: the Graph doctor's settings and discovery (or all of it), then SMTP."""
+    from .doctor import build_report
+    from .smtp_doctor import open_smtp_channel, run_smtp_doctor
+    from .targets import open_target
+
+    if not settings.user_gave_settings and not settings.sandbox and not (replay or settings.cassette):
+        settings = settings.with_values(sandbox="smtp-ok")  # the sandbox tenant with SMTP AUTH set up
+    recorder = _recorder(record, replay, settings)
+    target = open_target(settings, recorder=recorder)
+    redactor = target.settings.redactor()
+    _verbose_to_stderr(target, verbose)
+    steps = []
+    try:
+        channel = open_smtp_channel(target, options)
+        if not as_json:
+            shown = f"replaying {target.recorder.path}, network blocked" if target.mode == "replay" else target.label
+            click.echo(f"o365check doctor --via {via}: {shown}; SMTP server {channel.endpoint.label}")
+        sandbox = target.sandbox if target.recorder is None else None
+        try:
+            for step in run_smtp_doctor(
+                target.settings, target.session, channel, via=via, sandbox=sandbox, postman=postman, max_wait=max_wait
+            ):
+                steps.append(step)
+                if not as_json:
+                    _echo_step(step, redactor)
+        finally:
+            channel.close(target)
+    finally:
+        target.close()
+        if recorder is not None:
+            recorder.close()
+    report = build_report(target.settings, steps, target.label)
+    if as_json:
+        click.echo(redactor.text(json.dumps(report.to_dict(), indent=2)))
+    else:
+        verdict = (
+            _style("all checks passed", fg="green", bold=True)
+            if report.ok
+            else _style(f"failed at step {report.failed_step.name!r}", fg="red", bold=True)
+            if report.failed_step
+            else _style("some steps were skipped", fg="yellow", bold=True)
+        )
+        click.echo(f"Result: {verdict}")
+    sys.exit(report.exit_code if report.ok or report.failed_step else 1)
 
 
 def _echo_advice(advice: list[Any], redactor: Any) -> None:
@@ -872,20 +951,29 @@ def sandbox_serve(port: int, scenario: str, tls: bool, environment_out: str | No
         server = box.serve(port=port, tls=tls)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; pick another --port") from None
+    try:
+        smtp = box.smtp_server()  # SMTP AUTH XOAUTH2 submission (doctor --via smtp), on its own loopback port
+    except OSError as exc:
+        server.stop()
+        raise click.ClickException(f"cannot start the sandbox SMTP server on 127.0.0.1: {exc.strerror}") from None
     if environment_out:  # it holds the scenario's secret: owner-only, written atomically (issue 9)
         import tempfile
         from pathlib import Path
 
         from .user_files import write_private_text
 
+        smtp_address = {"smtp_host": smtp.host, "smtp_port": str(smtp.port)}
         with tempfile.TemporaryDirectory() as tmp:
-            text = box.write_postman_environment(Path(tmp) / "sandbox.json", server.base_url).read_text("utf-8")
+            written = box.write_postman_environment(Path(tmp) / "sandbox.json", server.base_url, smtp_address)
+            text = written.read_text("utf-8")
         try:
             write_private_text(environment_out, text, "--environment-out")
         except Exception:
+            box.stop_smtp()
             server.stop()
             raise
     click.echo(f"Sandbox scenario {scenario!r} serving at {server.base_url}", nl=True)
+    click.echo(f"SMTP (STARTTLS, AUTH XOAUTH2) at {smtp.address}; its CA certificate: {smtp.ca_path}")
     if tls:
         click.echo(f"CA certificate: {server.ca_path}")
     if environment_out:
@@ -900,6 +988,7 @@ def sandbox_serve(port: int, scenario: str, tls: bool, environment_out: str | No
     except KeyboardInterrupt:
         pass
     finally:
+        box.stop_smtp()
         server.stop()
 
 

@@ -258,6 +258,10 @@ def diagnose(subject: object, context: DiagnosisContext | None = None) -> Diagno
         )
     if isinstance(subject, str):
         return _diagnose_finding(subject.strip(), ctx)
+    if type(subject).__name__ == "SmtpReplyError":  # SMTP AUTH replies have their own catalog (smtp_diagnosis.py)
+        from .smtp_diagnosis import SmtpContext, diagnose_smtp
+
+        return diagnose_smtp(subject, SmtpContext(ctx.tenant, ctx.client_id, ctx.sender, cloud=ctx.cloud))  # type: ignore[arg-type]
     return _diagnose_other(subject, ctx)
 
 

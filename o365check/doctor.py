@@ -32,6 +32,7 @@ from .errors import (
 from .graph import RETRYABLE_STATUSES, send_mail
 from .mail import build_test_message
 from .settings import Settings
+from .smtp import SMTP_STEP_TITLES
 
 __all__ = ["STEP_TITLES", "DoctorReport", "StepResult", "run_doctor", "build_report"]
 
@@ -43,6 +44,7 @@ STEP_TITLES = {
     "claims": "Token claims: audience, tenant, app, Mail.Send role, expiry",
     "send": "Graph sendMail of a test message",
 }
+STEP_TITLES.update(SMTP_STEP_TITLES)  # doctor --via smtp (smtp_doctor.py)
 NEEDS = {
     "discovery": "settings",
     "token": "discovery",

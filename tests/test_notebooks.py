@@ -33,6 +33,7 @@ EXPECTED_SANDBOX = {
     "05-diagnose-failures.ipynb": ["'AADSTS7000215'", "'ok': 0"],
     "06-run-a-collection.ipynb": ["2 test(s) passed, 0 failed.", "Replayed "],
     "07-limit-mail-send.ipynb": ["'ErrorAccessDenied'"],
+    "08-smtp-oauth.ipynb": ["'smtp-send': 'passed'", "'smtp-sp-wrong-object-id': ('smtp-auth', '5.7.3')"],
     "10-support-check.ipynb": ["Every step passed."],
 }
 
@@ -120,6 +121,8 @@ EXPECTED_REPLAY = {
     "03-token.ipynb": ["method='postman'", "method='msal'"],
     "04-send-test-email.ipynb": ["MailboxNotEnabledForRESTAPI"],
     "05-diagnose-failures.ipynb": ["MailboxNotEnabledForRESTAPI"],
+    # a Graph cassette has no SMTP transcript beside it: the panel says so, the scenario table still runs
+    "08-smtp-oauth.ipynb": ["does not exist; record it first", "'smtp-rate-limited': ('smtp-send', '5.7.0')"],
     "10-support-check.ipynb": ["MailboxNotEnabledForRESTAPI"],
 }
 

@@ -38,6 +38,10 @@ class Sandbox:
         self.credentials: dict[str, str] = dict(world.credentials)
         self.outbox: list[dict[str, Any]] = []
         self.app = SandboxApp(self.directory, self.outbox, self.scenario.name, self.tenant.cloud, faults, clock)
+        # How the scenario's SMTP client is configured (scope, XOAUTH2 user, STARTTLS); see smtp_server.
+        self.smtp_client: dict[str, str] = dict(world.smtp_client)
+        self._clock = clock
+        self._smtp: Any = None
 
     @property
     def faults(self) -> Faults:
@@ -72,7 +76,27 @@ class Sandbox:
         """Start a loopback server on 127.0.0.1 (a free port by default); stop it when done."""
         return SandboxServer(self.app, port=port, tls=tls, ambiguous_delay=self.faults.ambiguous_delay)
 
-    def write_postman_environment(self, path: str | Path, base_url: str | None = None) -> Path:
+    def smtp_server(self) -> Any:
+        """The SMTP submission server on 127.0.0.1 (started on first use, then the same one).
+
+        Clients route the cloud's SMTP host (smtp.office365.com) to ``server.host:server.port`` and
+        trust ``server.ca_path``, as HTTP clients route the Microsoft hosts to the WSGI app.
+        """
+        if self._smtp is None:
+            from .smtp_server import SandboxSmtpServer  # aiosmtpd is imported only when SMTP is used
+
+            self._smtp = SandboxSmtpServer(self.directory, self.outbox, self.app.outbox_lock, clock=self._clock)
+        return self._smtp
+
+    def stop_smtp(self) -> None:
+        """Stop the SMTP server if one was started."""
+        if self._smtp is not None:
+            self._smtp.stop()
+            self._smtp = None
+
+    def write_postman_environment(
+        self, path: str | Path, base_url: str | None = None, extra: dict[str, str] | None = None
+    ) -> Path:
         """A Postman environment for this scenario; ``base_url`` (a loopback server) replaces
         both Microsoft bases, otherwise the real host names are written (in-process routing)."""
         return write_postman_environment(
@@ -81,4 +105,5 @@ class Sandbox:
             login_base=base_url or self.login_base,
             graph_base=base_url or self.graph_base,
             credentials=self.credentials,
+            extra=extra,
         )

@@ -16,7 +16,13 @@ SECRET_KEYS = frozenset({"client_secret"})
 
 
 def write_postman_environment(
-    path: str | Path, *, name: str, login_base: str, graph_base: str, credentials: Mapping[str, str]
+    path: str | Path,
+    *,
+    name: str,
+    login_base: str,
+    graph_base: str,
+    credentials: Mapping[str, str],
+    extra: Mapping[str, str] | None = None,
 ) -> Path:
     """Write ``login_base``, ``graph_base`` and the typed credentials as a Postman environment.
 
@@ -35,6 +41,8 @@ def write_postman_environment(
                 "enabled": True,
             }
         )
+    for key, value in (extra or {}).items():  # e.g. smtp_host / smtp_port of the SMTP server
+        values.append({"key": key, "value": value, "type": "default", "enabled": True})
     document = {
         "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"o365check-sandbox:{name}")),
         "name": name,

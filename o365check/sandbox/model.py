@@ -23,9 +23,17 @@ __all__ = [
     "Tenant",
     "Directory",
     "MAIL_SEND",
+    "GRAPH_API",
+    "EXCHANGE_API",
+    "SMTP_SEND_AS_APP",
+    "ExchangeServicePrincipal",
 ]
 
 MAIL_SEND = "Mail.Send"
+GRAPH_API = "Microsoft Graph"
+# SMTP AUTH with client credentials: an application permission on this API (reference §8.1).
+EXCHANGE_API = "Office 365 Exchange Online"
+SMTP_SEND_AS_APP = "SMTP.SendAsApp"
 
 PermissionKind = Literal["application", "delegated"]
 
@@ -121,8 +129,12 @@ class AppRegistration:
 
     @property
     def roles(self) -> list[str]:
-        """The ``roles`` claim: consented application permissions only (reference §3)."""
-        return [p.name for p in self.permissions if p.kind == "application" and p.consented]
+        """The ``roles`` claim of a Graph token: consented application permissions only (reference §3)."""
+        return self.roles_for(GRAPH_API)
+
+    def roles_for(self, api: str) -> list[str]:
+        """The ``roles`` claim of a token for ``api``: its consented application permissions only."""
+        return [p.name for p in self.permissions if p.kind == "application" and p.consented and p.api == api]
 
     def add_certificate(self, pem: str | bytes) -> ClientCertificate:
         """Register the certificate in ``pem`` (a key in the same file is ignored)."""
@@ -157,6 +169,14 @@ class Mailbox:
     in_access_policy_scope: bool = False
     throttled: bool = False
     throttle_retry_after: int = 30
+    # SMTP AUTH (reference §8.1, §8.4). None follows the organisation (Set-CASMailbox ... $null).
+    smtp_auth_disabled: bool | None = None
+    full_access: list[str] = field(default_factory=list)  # Add-MailboxPermission -User <these> FullAccess
+    send_as: list[str] = field(default_factory=list)  # Add-RecipientPermission -Trustee <these> SendAs
+    smtp_rate_limit: int = 30  # messages per minute per mailbox (§8.4)
+    # Messages per minute other clients already submit as this mailbox (a busy mailbox uses up the limit).
+    smtp_background_rate: int = 0
+    smtp_submissions: list[float] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         self.upn = self.upn or self.address
@@ -166,10 +186,29 @@ class Mailbox:
         key = identifier.strip().lower()
         return key in (self.address.lower(), self.upn.lower(), self.object_id.lower())
 
+    def grants_full_access_to(self, identity: str) -> bool:
+        return identity.strip().lower() in (i.lower() for i in self.full_access)
+
+    def grants_send_as_to(self, identity: str) -> bool:
+        return identity.strip().lower() in (i.lower() for i in self.send_as)
+
     @property
     def can_use_rest(self) -> bool:
         """Exchange Online hosts it: licensed user mailbox, or shared mailbox (no licence needed)."""
         return self.exists and (self.licensed or self.shared)
+
+
+@dataclass
+class ExchangeServicePrincipal:
+    """What ``New-ServicePrincipal -AppId <app> -ObjectId <id>`` registers in Exchange Online (§8.1).
+
+    ``object_id`` should be the Enterprise application's (service principal's) object ID; the App
+    registration's object ID is the classic mistake (then no token's ``oid`` matches).
+    """
+
+    app_id: str
+    object_id: str
+    display_name: str = ""
 
 
 @dataclass
@@ -183,6 +222,10 @@ class Tenant:
     region_scope: str = "EU"
     apps: list[AppRegistration] = field(default_factory=list)
     mailboxes: list[Mailbox] = field(default_factory=list)
+    # Exchange Online's side of SMTP AUTH (reference §8.1): Set-TransportConfig
+    # -SmtpClientAuthenticationDisabled, and the service principals New-ServicePrincipal registered.
+    smtp_auth_disabled: bool = False
+    exchange_service_principals: list[ExchangeServicePrincipal] = field(default_factory=list)
 
     @property
     def app(self) -> AppRegistration:
@@ -198,6 +241,17 @@ class Tenant:
 
     def find_mailbox(self, identifier: str) -> Mailbox | None:
         return next((m for m in self.mailboxes if m.exists and m.is_known_as(identifier)), None)
+
+    def exchange_service_principal(self, app_id: str, object_id: str) -> ExchangeServicePrincipal | None:
+        """The Exchange service principal registered for this app with this object ID, if any."""
+        return next(
+            (
+                p
+                for p in self.exchange_service_principals
+                if p.app_id.lower() == app_id.lower() and p.object_id.lower() == object_id.lower()
+            ),
+            None,
+        )
 
     def mailbox(self, address: str) -> Mailbox:
         """The mailbox called ``address``; KeyError names the addresses there are."""

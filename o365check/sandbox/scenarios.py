@@ -25,8 +25,22 @@ from .model import (
 
 __all__ = ["Scenario", "SCENARIOS", "World", "Step", "Endpoint", "scenario_named"]
 
-Step = Literal["settings", "discovery", "token", "claims", "send"]
-Endpoint = Literal["discovery", "token", "send"]
+Step = Literal[
+    "settings",
+    "discovery",
+    "token",
+    "claims",
+    "send",
+    # the SMTP AUTH path (smtp_scenarios.py)
+    "smtp-token",
+    "smtp-claims",
+    "smtp-connect",
+    "smtp-starttls",
+    "smtp-auth",
+    "smtp-mail-from",
+    "smtp-send",
+]
+Endpoint = Literal["discovery", "token", "send", "smtp"]
 
 # Realistic example values. The tenant and app IDs are stable so cassettes and notebooks match.
 TENANT_ID = "8c7e6f0a-3b1d-4c2e-9f5a-1d2e3f4a5b6c"
@@ -50,6 +64,9 @@ class World:
 
     directory: Directory
     credentials: dict[str, str]
+    # What the scenario's SMTP client is configured with, when it differs from a correct client:
+    # "scope", "user" (the XOAUTH2 user=), "starttls" ("no"). See smtp_scenarios.py.
+    smtp_client: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -70,6 +87,10 @@ class Scenario:
     http_status: int | None = None
     oauth_error: str | None = None
     build: Callable[[], World] = field(default=lambda: _healthy_world(), repr=False, compare=False)
+    # "graph": the guide's Graph sendMail path; "smtp": SMTP AUTH XOAUTH2 (then ``error_code`` is the
+    # enhanced status code, e.g. "5.7.3", and ``smtp_reply`` the reply code, e.g. 535).
+    via: Literal["graph", "smtp"] = "graph"
+    smtp_reply: int | None = None
 
 
 def _now() -> datetime:
@@ -309,7 +330,9 @@ _ALL = [
     ),
 ]
 
-SCENARIOS: dict[str, Scenario] = {s.name: s for s in _ALL}
+from .smtp_scenarios import SMTP_SCENARIOS  # noqa: E402 (they build on the healthy world above)
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in [*_ALL, *SMTP_SCENARIOS]}
 
 
 def scenario_named(name: str) -> Scenario:

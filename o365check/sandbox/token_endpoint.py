@@ -12,7 +12,8 @@ from werkzeug.wrappers import Request, Response
 
 from .ests import TokenError, ests_headers, find_tenant, json_response
 from .hosts import SandboxCloud
-from .model import AppRegistration, Directory, Tenant
+from .model import EXCHANGE_API, AppRegistration, Directory, Tenant
+from .smtp_hosts import exchange_cloud_for_resource
 from .tokens import ACCESS_TOKEN_LIFETIME, AssertionRejected, check_client_assertion, mint_access_token
 
 __all__ = ["answer_token_request"]
@@ -84,11 +85,11 @@ def answer_token_request(
     cloud = next(c for c in clouds if c.name == tenant.cloud)
     if v1:
         resource = _require(form, "resource")  # [unverified] code for a missing v1 resource
-        _check_resource(resource.rstrip("/") if resource.startswith("https://") else resource, tenant, cloud)
+        audience = _check_resource(resource.rstrip("/") if resource.startswith("https://") else resource, tenant, cloud)
     elif "resource" in form:
         raise TokenError(901002, "invalid_request", "The 'resource' request parameter isn't supported.")
     else:
-        _check_scope(_require(form, "scope"), tenant, cloud)
+        audience = _check_scope(_require(form, "scope"), tenant, cloud)
     app = tenant.find_app(client_id)
     if app is None:
         raise TokenError(
@@ -111,7 +112,9 @@ def answer_token_request(
             "access_denied",
             "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.",
         )
-    token = mint_access_token(tenant, app, cloud.graph_resource, now=now, credential_kind=credential_kind)
+    # An Exchange Online token (SMTP AUTH, reference §8.1) carries Exchange's roles, not Graph's.
+    roles = app.roles_for(EXCHANGE_API) if audience != cloud.graph_resource else None
+    token = mint_access_token(tenant, app, audience, now=now, credential_kind=credential_kind, roles=roles)
     body: dict[str, object] = {
         "token_type": "Bearer",
         "expires_in": ACCESS_TOKEN_LIFETIME,
@@ -132,7 +135,9 @@ def answer_token_request(
     return json_response(body, 200, ests_headers(str(uuid.uuid4())))
 
 
-def _check_scope(scope: str, tenant: Tenant, cloud: SandboxCloud) -> None:
+def _check_scope(scope: str, tenant: Tenant, cloud: SandboxCloud) -> str:
+    """The audience the scope asks for; AADSTS1002012/500011 if it is not a ``/.default`` of a known API."""
+    audiences = []
     for item in scope.split():
         if not item.endswith("/.default"):
             raise TokenError(
@@ -141,10 +146,15 @@ def _check_scope(scope: str, tenant: Tenant, cloud: SandboxCloud) -> None:
                 f"The provided value for scope {scope} is not valid. Client credential flows must "
                 "have a scope value with /.default suffixed to the resource identifier (application ID URI).",
             )
-        _check_resource(item[: -len("/.default")], tenant, cloud)
+        audiences.append(_check_resource(item[: -len("/.default")], tenant, cloud))
+    return audiences[0] if audiences else cloud.graph_resource
 
 
-def _check_resource(resource: str, tenant: Tenant, cloud: SandboxCloud) -> None:
+def _check_resource(resource: str, tenant: Tenant, cloud: SandboxCloud) -> str:
+    """The token audience for ``resource``: Graph's or Exchange Online's URI; AADSTS500011 otherwise."""
+    exchange = exchange_cloud_for_resource(resource, cloud.name)
+    if exchange is not None:
+        return exchange.resource
     if resource not in (cloud.graph_resource, GRAPH_APP_ID):
         raise TokenError(
             500011,
@@ -154,6 +164,7 @@ def _check_resource(resource: str, tenant: Tenant, cloud: SandboxCloud) -> None:
             "by the administrator of the tenant or consented to by any user in the tenant. You "
             "might have sent your authentication request to the wrong tenant.",
         )
+    return cloud.graph_resource
 
 
 def _check_credential(

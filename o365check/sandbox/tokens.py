@@ -105,6 +105,7 @@ def mint_access_token(
     now: float,
     credential_kind: int = 1,
     lifetime: int = ACCESS_TOKEN_LIFETIME,
+    roles: list[str] | None = None,
 ) -> str:
     """An app-only v1.0 access token with the claims of reference §3, signed RS256.
 
@@ -136,7 +137,7 @@ def mint_access_token(
         "ver": "1.0",
         "wids": [WIDS_APP],
     }
-    roles = app.roles
+    roles = app.roles if roles is None else roles  # None: Graph's roles; an Exchange token passes its own
     if roles:
         claims["roles"] = roles
     key = signing_key()

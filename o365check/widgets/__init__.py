@@ -17,6 +17,7 @@ from .mode import ModeSelector
 from .scoping import MailboxScopingPanel
 from .send import SendPanel
 from .setup import SetupChecklist
+from .smtp import SmtpPanel
 from .state import MODES, Walkthrough
 from .token import TokenPanel
 
@@ -30,6 +31,7 @@ __all__ = [
     "ScenarioTour",
     "SendPanel",
     "SetupChecklist",
+    "SmtpPanel",
     "TokenPanel",
     "Walkthrough",
     "check_scenario",

@@ -12,6 +12,7 @@ from o365check.doctor import DoctorReport, build_report, run_doctor
 from o365check.errors import O365CheckError
 from o365check.sandbox import SCENARIOS
 from o365check.settings import Settings
+from o365check.smtp_doctor import open_smtp_channel, run_smtp_doctor
 from o365check.targets import open_target
 
 from . import render
@@ -25,13 +26,35 @@ def _no_sleep(_seconds: float) -> None:
     """Notebooks do not wait out Retry-After; the step reports the wait instead."""
 
 
-def check_scenario(name: str, *, max_wait: float = 0.0) -> DoctorReport:
-    """The doctor's report for sandbox scenario ``name`` (fresh tenant, the scenario's typed values)."""
+def check_scenario(name: str, *, max_wait: float = 0.0, via: str = "") -> DoctorReport:
+    """The doctor's report for sandbox scenario ``name`` (fresh tenant, the scenario's typed values).
+
+    ``via`` is "graph", "smtp" or "both"; by default the path the scenario is about (an ``smtp-*``
+    scenario is checked over SMTP AUTH, the others through Graph sendMail).
+    """
     target = open_target(Settings(sandbox=name))
+    via = via or SCENARIOS[name].via
     try:
-        steps = list(
-            run_doctor(target.settings, target.session, sandbox=target.sandbox, max_wait=max_wait, sleep=_no_sleep)
-        )
+        if via == "graph":
+            steps = list(
+                run_doctor(target.settings, target.session, sandbox=target.sandbox, max_wait=max_wait, sleep=_no_sleep)
+            )
+        else:
+            channel = open_smtp_channel(target)
+            try:
+                steps = list(
+                    run_smtp_doctor(
+                        target.settings,
+                        target.session,
+                        channel,
+                        via=via,
+                        sandbox=target.sandbox,
+                        max_wait=max_wait,
+                        sleep=_no_sleep,
+                    )
+                )
+            finally:
+                channel.close(target)
         return build_report(target.settings, steps, target.label)
     finally:
         target.close()
