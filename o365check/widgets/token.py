@@ -66,10 +66,7 @@ def raw_response_text(response: requests.Response, redactor: Redactor) -> str:
         text = response.text
     else:
         if isinstance(body, dict):
-            body = {
-                k: (f"{MASK} ({len(str(v))} characters, kept in the kernel)" if k in _TOKENS else v)
-                for k, v in body.items()
-            }
+            body = {k: (MASK if k in _TOKENS else v) for k, v in body.items()}
         text = json.dumps(body, indent=2)
     return redactor.text("\n".join([*lines, "", text]))
 
