@@ -42,15 +42,12 @@ def mask_notebook(nb: Any, redactor: Redactor) -> Any:
     nb.metadata.pop("widgets", None)
     if "papermill" in nb.metadata:
         nb.metadata["papermill"] = redactor.data(nb.metadata["papermill"])
+    import nbformat
+
     for cell in nb.cells:
         cell.source = redactor.text(cell.source)
-        for output in cell.get("outputs", []):
-            if "text" in output:
-                output["text"] = redactor.text(output["text"])
-            if "data" in output:
-                output["data"] = redactor.data(output["data"])
-            if "traceback" in output:
-                output["traceback"] = [redactor.text(line) for line in output["traceback"]]
+        if "outputs" in cell:  # every field: text, data, and an error's ename/evalue/traceback
+            cell.outputs = [nbformat.from_dict(redactor.data(dict(output))) for output in cell.outputs]
     return nb
 
 

@@ -24,16 +24,24 @@ from o365check.targets import open_target
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+WEB_PAGE = ROOT / "o365check" / "web" / "walkthrough.ipynb"  # what `o365check web` serves
+ALL_NOTEBOOKS = [*NOTEBOOKS, WEB_PAGE]
 CANARY = "canary-Q~nb-5e1f0c9a-DO-NOT-LEAK"
 
 # What each notebook must show when run top to bottom in the sandbox ("ok" scenario).
+# Action cells show their result (an Outcome's HTML) under the cell, not just a repr.
 EXPECTED_SANDBOX = {
-    "03-token.ipynb": ["method='postman'", "method='msal'"],
-    "04-send-test-email.ipynb": ["SendResult(status=202"],
-    "05-diagnose-failures.ipynb": ["'AADSTS7000215'", "'ok': 0"],
-    "06-run-a-collection.ipynb": ["2 test(s) passed, 0 failed.", "Replayed "],
-    "07-limit-mail-send.ipynb": ["'ErrorAccessDenied'"],
-    "10-support-check.ipynb": ["Every step passed."],
+    "00-index.ipynb": ["What it shows", "no-admin-consent"],
+    "03-token.ipynb": [
+        "Bearer token received with the Postman-style request",
+        "Bearer token received with MSAL",
+        "Raw answer of the token endpoint",
+    ],
+    "04-send-test-email.ipynb": ["Graph answered 202 Accepted"],
+    "05-diagnose-failures.ipynb": ["AADSTS7000215", "Everything passed", "Every step passed."],
+    "06-run-a-collection.ipynb": ["2 test(s) passed, 0 failed.", "Replayed ", "still in Sandbox tenant mode"],
+    "07-limit-mail-send.ipynb": ["ErrorAccessDenied"],
+    "10-support-check.ipynb": ["Every step passed", "o365check support report"],
 }
 
 
@@ -78,7 +86,7 @@ def test_there_is_an_index_and_one_notebook_per_task():
         assert f"({name})" in linked, f"{name} is not linked from the index"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.name)
 def test_committed_without_outputs_or_widget_state(path):
     nb = nbformat.read(path, as_version=4)
     assert "widgets" not in nb.metadata and "papermill" not in nb.metadata
@@ -89,13 +97,13 @@ def test_committed_without_outputs_or_widget_state(path):
 
 def test_nbstripout_verify_passes():
     result = subprocess.run(
-        [sys.executable, "-m", "nbstripout", "--verify", *map(str, NOTEBOOKS)], capture_output=True, text=True
+        [sys.executable, "-m", "nbstripout", "--verify", *map(str, ALL_NOTEBOOKS)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.name)
 def test_runs_top_to_bottom_in_the_sandbox(path, clean_env):
     nb = execute(path)
     text = shown_text(nb)
@@ -117,7 +125,7 @@ def recorded_cassette(tmp_path_factory) -> Path:
 
 
 EXPECTED_REPLAY = {
-    "03-token.ipynb": ["method='postman'", "method='msal'"],
+    "03-token.ipynb": ["Bearer token received with the Postman-style request", "Bearer token received with MSAL"],
     "04-send-test-email.ipynb": ["MailboxNotEnabledForRESTAPI"],
     "05-diagnose-failures.ipynb": ["MailboxNotEnabledForRESTAPI"],
     "10-support-check.ipynb": ["MailboxNotEnabledForRESTAPI"],
