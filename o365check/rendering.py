@@ -41,7 +41,10 @@ def _mask(text: str, redactor: Redactor | None) -> str:
 
 def link(url: str, label: str | None = None) -> str:
     """A link that opens in a new tab (a notebook or the web page must not navigate away)."""
-    return f'<a href="{escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">{escape(label or url)}</a>'
+    return (
+        f'<a href="{escape(url, quote=True)}" target="_blank" rel="noopener noreferrer" '
+        f'style="color:#0969da;text-decoration:underline">{escape(label or url)}</a>'
+    )
 
 
 def linked(text: str, redactor: Redactor | None = None) -> str:
@@ -59,7 +62,7 @@ def linked(text: str, redactor: Redactor | None = None) -> str:
 def badge(status: str) -> str:
     """A coloured symbol plus the status word (the word keeps it readable without colour)."""
     symbol, colour = _BADGES.get(status, ("•", "#6e7781"))
-    return f'<span style="color:{colour};font-weight:bold">{symbol} {escape(status)}</span>'
+    return f'<span style="color:{colour};font-weight:bold;white-space:nowrap">{symbol} {escape(status)}</span>'
 
 
 def message(status: str, text: str, redactor: Redactor | None = None) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -231,3 +232,155 @@ def test_saved_notebook_holds_no_canary_even_with_widget_state_saved(lab, browse
         raise
     finally:
         page.close()
+
+
+# ----------------------------------------------------------------------------- every notebook, as a learner sees it
+SCREENSHOT_NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+# What an ipywidget shows when its JavaScript did not load: its text repr instead of the widget.
+WIDGET_REPR = re.compile(
+    r"\b(VBox|HBox|HTML|Button|Text|Password|Dropdown|ToggleButtons|Checkbox)\((children|value|description)="
+)
+
+
+def assert_widgets_rendered(page) -> None:
+    """Widgets drawn as widgets: buttons exist and no widget fell back to its text repr."""
+    text = page.locator("body").inner_text()
+    assert not WIDGET_REPR.search(text), WIDGET_REPR.search(text).group(0)
+    assert page.locator(".widget-button, .jupyter-button").count() > 0
+
+
+def test_screenshot_of_every_notebook_after_run_all(lab, browser):
+    """Each notebook run top to bottom in JupyterLab, its widgets drawn, a screenshot kept in test-results/."""
+    base, _root = lab
+    RESULTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1300, "height": 1400})
+    try:
+        for name in SCREENSHOT_NOTEBOOKS:
+            page.goto(f"{base}/lab/tree/{name}?reset")
+            page.wait_for_selector(".jp-NotebookPanel", timeout=60_000)
+            page.wait_for_function(KERNEL_READY, timeout=60_000)
+            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            page.wait_for_function(
+                """() => { const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+                   return k.status === 'idle' && !document.querySelector('.jp-InputPrompt:is([data-prompt="*"])')
+                     && ![...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('[*]')); }""",
+                timeout=60_000,
+            )
+            if name != "00-index.ipynb":  # the index has no widget
+                page.locator(".widget-button, .jupyter-button").first.wait_for(timeout=20_000)
+                assert_widgets_rendered(page)
+            assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+            page.screenshot(path=str(RESULTS / f"notebook-{Path(name).stem}.png"), full_page=True)
+            page.evaluate("window.jupyterapp.commands.execute('notebook:close-and-shutdown')")
+    except Exception:
+        page.screenshot(path=str(RESULTS / "notebook-FAILED.png"), full_page=True)
+        raise
+    finally:
+        page.close()
+
+
+# ----------------------------------------------------------------------------- `o365check web`: the standalone page
+@pytest.fixture(scope="module")
+def web_page(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """`o365check web --port N` as a user starts it, with its state (runtime, home) in a folder we can search."""
+    state = tmp_path_factory.mktemp("web")
+    env = dict(
+        os.environ,
+        HOME=str(state / "home"),
+        JUPYTER_RUNTIME_DIR=str(state / "runtime"),
+        JUPYTER_DATA_DIR=str(state / "data"),
+        JUPYTER_CONFIG_DIR=str(state / "config"),
+    )
+    for var in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "O365CHECK_SENDER", "O365CHECK_CASSETTE"):
+        env.pop(var, None)
+    port = _free_port()
+    log = (state / "web.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "o365check.cli", "web", "--port", str(port)],
+        cwd=state,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        line = server.stdout.readline()  # printed once the page answers
+        assert f"ready at http://127.0.0.1:{port}/" in line, line + (state / "web.log").read_text()[-2000:]
+        yield f"http://127.0.0.1:{port}/", state
+    finally:
+        server.send_signal(signal.SIGTERM)  # our own `o365check web`; it stops Voila, by its PID
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+def run_whole_check(page, n: int) -> str:
+    """Click "Run the whole check" and return the newest entry's text once the n-th entry is there."""
+    page.locator("button.jupyter-button", has_text="Run the whole check").click()
+    entries = page.locator(".o365check-entry")
+    page.wait_for_function(f"document.querySelectorAll('.o365check-entry').length >= {n}", timeout=30_000)
+    return entries.first.inner_text()
+
+
+def test_web_page_checks_healthy_and_failing_scenarios(web_page, browser):
+    url, state = web_page
+    page = browser.new_page(viewport={"width": 1300, "height": 1600})
+    RESULTS.mkdir(exist_ok=True)
+    try:
+        page.goto(url)
+        page.locator("button.jupyter-button", has_text="Run the whole check").wait_for(timeout=90_000)
+        assert_widgets_rendered(page)
+        html = page.content()
+        assert "from o365check" not in html and "Walkthrough(" not in html  # no source code
+        # markdown cells are input areas too; no code cell may show its source
+        assert not any(
+            t.strip()
+            for t in page.locator(".jp-CodeCell .jp-InputArea, .jp-CodeMirrorEditor, .cm-content").all_inner_texts()
+        )
+
+        # the credentials, as a support engineer fills them in
+        page.locator("button.jupyter-button", has_text="Fill in the sandbox's example values").click()
+        page.get_by_text("Tenant ID: looks right.").wait_for(timeout=20_000)
+        secret = page.locator("input[type='password']")
+        secret.fill(SECRET_VALUE)
+        secret.press("Enter")
+        page.get_by_text(f"Client secret: received ({len(SECRET_VALUE)} characters) and cleared").wait_for(
+            timeout=20_000
+        )
+        assert secret.input_value() == ""
+
+        healthy = run_whole_check(page, 1)
+        assert "Every step passed." in healthy and "sandbox scenario 'ok'" in healthy
+
+        page.locator(".widget-dropdown select").first.select_option("no-admin-consent")
+        page.get_by_text("Sandbox scenario 'no-admin-consent'", exact=False).first.wait_for(timeout=20_000)
+        failing = run_whole_check(page, 2)
+        assert "Exit code 1" in failing and "failed" in failing
+        assert "The token has no roles: Mail.Send is not granted as an application permission" in failing
+        assert "Request ID" in failing and "Client request ID" in failing
+        newest = page.locator(".o365check-entry").first
+        references = newest.locator("a[href^='https://learn.microsoft.com/']")
+        assert references.count() >= 1
+        consent = newest.locator("a[href*='/adminconsent?client_id=']")
+        assert consent.count() >= 1
+        for link in (references.first, consent.first):
+            assert link.get_attribute("target") == "_blank"
+            assert "noopener" in link.get_attribute("rel")
+        assert "Every step passed." in page.locator(".o365check-entry").nth(1).inner_text()  # history kept
+
+        assert SECRET_VALUE not in page.content()
+        page.screenshot(path=str(RESULTS / "web-page.png"), full_page=True)
+    except Exception:
+        page.screenshot(path=str(RESULTS / "web-page-FAILED.png"), full_page=True)
+        raise
+    finally:
+        page.close()
+    # nothing the page was given was written to disk (Voila's runtime files, the home, the working folder)
+    for path in state.rglob("*"):
+        if path.is_file():
+            assert SECRET_VALUE not in path.read_text(errors="replace"), path
+    assert (ROOT / "o365check" / "web" / "walkthrough.ipynb").read_text().count('"outputs": []') >= 1

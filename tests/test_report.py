@@ -37,7 +37,7 @@ def report(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tup
 
 
 def links(html: str) -> list[str]:
-    return re.findall(r'<a href="([^"]+)" target="_blank" rel="noopener noreferrer">', html)
+    return re.findall(r'<a href="([^"]+)" target="_blank" rel="noopener noreferrer"[^>]*>', html)
 
 
 def test_no_admin_consent_report_is_a_finished_document(clean_env, tmp_path):

@@ -356,7 +356,7 @@ def test_collection_script_errors_are_shown_not_silent(walk, tmp_path):
 # ----------------------------------------------------------------------------- issue 13: one state, histories, links
 def links(html: str) -> list[tuple[str, str]]:
     """(href, target) of every link in an HTML fragment."""
-    return re.findall(r'<a href="([^"]+)" target="([^"]+)" rel="noopener noreferrer">', html)
+    return re.findall(r'<a href="([^"]+)" target="([^"]+)" rel="noopener noreferrer"[^>]*>', html)
 
 
 def test_mode_selector_shows_a_mode_set_from_code(walk):

@@ -46,7 +46,7 @@ class DoctorPanel(Panel):
             description="Run the whole check", button_style="primary", layout=w.Layout(width="auto")
         )
         self.history = History()
-        self.widget = w.VBox([self.run_button, self.history.widget])
+        self.widget = w.VBox([w.HBox([self.run_button]), self.history.widget])
         self.run_button.on_click(lambda _b: self.run())
         self.report: DoctorReport | None = None
 
