@@ -156,6 +156,14 @@ def browser():
         browser.close()
 
 
+# Every cell ran: the kernel is idle and no prompt shows [*] (queued or running).
+RUN_ALL_DONE = """() => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const prompts = [...document.querySelectorAll('.jp-InputPrompt')].map(p => p.textContent);
+  return kernel.status === 'idle' && prompts.length > 0 && !prompts.some(p => p.includes('*'));
+}"""
+
+
 def open_and_run_all(browser, base: str, notebook: str):
     """Open a notebook, wait until its kernel is really there (§3.4 item 2), run every cell."""
     page = browser.new_page(viewport={"width": 1400, "height": 1800})
@@ -186,16 +194,20 @@ def test_learner_fills_credentials_gets_a_token_and_sends(lab, browser):
         assert secret.input_value() == ""  # the box was emptied by the kernel
 
         page.locator("button.jupyter-button", has_text="Send it like Postman").click()
-        page.get_by_text("Bearer token received with the Postman-style request").wait_for(timeout=20_000)
-        claims = page.locator(".widget-html", has_text="Claims (decoded").inner_text()
-        assert "roles" in claims and "Mail.Send" in claims and "✘" not in claims
-        request_view = page.locator(".widget-html", has_text="The guide's Postman token request").inner_text()
-        assert "client_secret=********" in request_view and SECRET_VALUE not in request_view
+        # the newest entry of the token panel's history (Run All already added an MSAL one under it)
+        entry = page.locator(".widget-html .o365check-entry", has_text="Token with the Postman-style request").first
+        entry.get_by_text("Bearer token received with the Postman-style request").wait_for(timeout=20_000)
+        text = entry.inner_text()
+        assert "Claim\tValue\tVerdict" in text or "Claim Value Verdict" in " ".join(text.split())
+        assert "Mail.Send" in text and "✘" not in text
+        assert "client_secret=********" in text and SECRET_VALUE not in text  # the request, secret masked
+        assert '"access_token": "********"' in text  # the raw answer, token masked
 
         page.locator("button.jupyter-button", has_text="Send the test e-mail").click()
-        page.get_by_text("Graph answered 202 Accepted").wait_for(timeout=20_000)
-        outbox = page.locator(".widget-html", has_text="Sandbox outbox").inner_text()
-        assert SENDER in outbox and "o365check test message" in outbox
+        sent = page.locator(".widget-html .o365check-entry", has_text="Send the test e-mail").first
+        sent.get_by_text("Graph answered 202 Accepted").wait_for(timeout=20_000)
+        outbox = sent.inner_text()
+        assert "Sandbox outbox" in outbox and SENDER in outbox and "o365check test message" in outbox
         RESULTS.mkdir(exist_ok=True)
         page.screenshot(path=str(RESULTS / "browser-send-test-email.png"), full_page=True)
         assert SECRET_VALUE not in page.content()
@@ -253,30 +265,24 @@ def test_screenshot_of_every_notebook_after_run_all(lab, browser):
     """Each notebook run top to bottom in JupyterLab, its widgets drawn, a screenshot kept in test-results/."""
     base, _root = lab
     RESULTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1300, "height": 1400})
-    try:
-        for name in SCREENSHOT_NOTEBOOKS:
-            page.goto(f"{base}/lab/tree/{name}?reset")
-            page.wait_for_selector(".jp-NotebookPanel", timeout=60_000)
-            page.wait_for_function(KERNEL_READY, timeout=60_000)
-            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            page.wait_for_function(
-                """() => { const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-                   return k.status === 'idle' && !document.querySelector('.jp-InputPrompt:is([data-prompt="*"])')
-                     && ![...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('[*]')); }""",
-                timeout=60_000,
-            )
+    for name in SCREENSHOT_NOTEBOOKS:
+        page = open_and_run_all(browser, base, name)
+        try:
+            page.wait_for_function(RUN_ALL_DONE, timeout=60_000)
             if name != "00-index.ipynb":  # the index has no widget
                 page.locator(".widget-button, .jupyter-button").first.wait_for(timeout=20_000)
                 assert_widgets_rendered(page)
-            assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            assert errors.count() == 0, errors.all_inner_texts()
             page.screenshot(path=str(RESULTS / f"notebook-{Path(name).stem}.png"), full_page=True)
-            page.evaluate("window.jupyterapp.commands.execute('notebook:close-and-shutdown')")
-    except Exception:
-        page.screenshot(path=str(RESULTS / "notebook-FAILED.png"), full_page=True)
-        raise
-    finally:
-        page.close()
+        except Exception:
+            page.screenshot(path=str(RESULTS / f"notebook-{Path(name).stem}-FAILED.png"), full_page=True)
+            raise
+        finally:
+            page.close()
+            # no kernel left behind per notebook (closing the tab in Lab would ask in a dialog)
+            for session in requests.get(f"{base}/api/sessions", timeout=10).json():
+                requests.delete(f"{base}/api/sessions/{session['id']}", timeout=10)
 
 
 # ----------------------------------------------------------------------------- `o365check web`: the standalone page
