@@ -151,11 +151,27 @@ def _parse_value(text: str) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m o365check.notebook_report IN OUT [-p NAME VALUE]... [--html FILE]``."""
-    parser = argparse.ArgumentParser(prog="python -m o365check.notebook_report", description=main.__doc__)
-    parser.add_argument("notebook")
-    parser.add_argument("output")
-    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
-    parser.add_argument("--html", help="also write an HTML report here (default: OUTPUT with .html)")
+    parser = argparse.ArgumentParser(
+        prog="python -m o365check.notebook_report",
+        description="Run a notebook headless with papermill (normally notebooks/10-support-check.ipynb), write the "
+        "executed notebook with every output masked, and an HTML report. Secrets come from environment variables "
+        "(AZURE_CLIENT_SECRET...), never from parameters. `o365check report --notebook OUT` does the same.",
+        epilog="Exit codes: 0 the check passed, 1 it failed (or a cell failed), 2 unusable input. Example: "
+        "AZURE_TENANT_ID=... AZURE_CLIENT_ID=... AZURE_CLIENT_SECRET=... python -m o365check.notebook_report "
+        "notebooks/10-support-check.ipynb out/support.ipynb -p scenario ''",
+    )
+    parser.add_argument("notebook", help="the notebook to run (.ipynb)")
+    parser.add_argument("output", help="where to write the executed notebook (outputs masked)")
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="a non-secret parameter, e.g. -p scenario no-admin-consent (repeatable)",
+    )
+    parser.add_argument("--html", help="where to write the HTML report (default: OUTPUT with .html)")
     args = parser.parse_args(argv)
     html = args.html or str(Path(args.output).with_suffix(".html"))
     try:

@@ -154,3 +154,21 @@ def test_papermill_path_masks_outputs_when_a_cell_fails(clean_env, tmp_path):
     assert CANARY not in executed and CANARY not in html.read_text()
     assert "raise RuntimeError" not in html.read_text()  # outputs only, no code
     assert reported_exit_code(out) == 1
+
+
+def test_papermill_runner_refuses_a_scenario_typo_before_starting_a_kernel(tmp_path, capsys):
+    from o365check.notebook_report import main as notebook_report
+
+    with pytest.raises(SystemExit) as exited:
+        notebook_report([str(SUPPORT), str(tmp_path / "x.ipynb"), "-p", "scenario", "wrong-secert"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "'wrong-secert' is not a sandbox scenario" in err and "wrong-secret" in err and "Traceback" not in err
+    assert not (tmp_path / "x.ipynb").exists()
+
+
+def test_papermill_runner_help_says_what_it_does():
+    result = subprocess.run(
+        [sys.executable, "-m", "o365check.notebook_report", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "Exit codes: 0" in result.stdout and "-p scenario" in result.stdout and "masked" in result.stdout
