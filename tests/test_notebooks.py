@@ -95,6 +95,26 @@ def test_committed_without_outputs_or_widget_state(path):
             assert cell.outputs == [] and cell.execution_count is None, f"{path.name} has outputs"
 
 
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.name)
+def test_prose_is_markdown_and_code_cells_are_short(path):
+    """Explanations live in Markdown cells (wrapped, proportional font), never printed from code."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert "print(" not in cell.source, f"{path.name}: prose printed from code: {cell.source!r}"
+            assert len(cell.source.splitlines()) <= 15, f"{path.name}: a long code cell is not a walkthrough step"
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+
+
+def test_notebook_texts_match_what_the_panels_do():
+    """Issue 13: the texts once promised what did not happen."""
+    setup = "".join(c.source for c in nbformat.read(ROOT / "notebooks" / "01-setup-walkthrough.ipynb", 4).cells)
+    assert "at the bottom" not in setup and "in notebook 2" not in setup
+    assert "credentials panel further down this notebook" in setup
+    send = "".join(c.source for c in nbformat.read(ROOT / "notebooks" / "04-send-test-email.ipynb", 4).cells)
+    assert "adele.vance@contoso.example" in send and "O365CHECK_RECIPIENT" in send
+
+
 def test_nbstripout_verify_passes():
     result = subprocess.run(
         [sys.executable, "-m", "nbstripout", "--verify", *map(str, ALL_NOTEBOOKS)], capture_output=True, text=True
