@@ -80,8 +80,8 @@ def entry(title: str, body: str, when: datetime | None = None) -> str:
 
 
 def pre(text: str, redactor: Redactor | None = None) -> str:
-    """Preformatted text (requests, commands, JSON), masked and escaped; long lines scroll, words never break."""
-    return f'<pre style="white-space:pre;overflow-x:auto;line-height:1.4">{escape(_mask(text, redactor))}</pre>'
+    """Preformatted text (requests, commands, JSON), masked and escaped; long lines wrap between words, never inside one."""
+    return f'<pre style="white-space:pre-wrap;word-break:normal;overflow-wrap:normal;overflow-x:auto;line-height:1.4">{escape(_mask(text, redactor))}</pre>'
 
 
 def kv_table(

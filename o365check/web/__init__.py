@@ -8,6 +8,7 @@ notebook, so nothing secret is written to disk.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import socket
@@ -61,12 +62,8 @@ def serve(port: int = 8866, *, page: Path = PAGE, ready_timeout: float = 60.0, o
     Voilà not installed).
     """
     out = out or sys.stdout
-    try:
-        import voila  # noqa: F401  (only to say clearly what is missing)
-    except ImportError:
-        raise UsageError(
-            "o365check web needs Voila (the notebooks extra). Fix: pip install 'o365check[notebooks]'"
-        ) from None
+    if importlib.util.find_spec("voila") is None:
+        raise UsageError("o365check web needs Voila (the notebooks extra). Fix: pip install 'o365check[notebooks]'")
     if port == 0:
         port = _free_port()
     elif _listening(port):

@@ -48,14 +48,14 @@ def collection_environment(settings: Settings) -> dict[str, str]:
 
 def events_html(events: list[ev.Event], settings: Settings, redactor: Any) -> str:
     """One row per request (status and tests), then the diagnosis of each Microsoft error answer."""
-    rows: list[tuple[str, ...]] = []
+    rows: list[dict[str, str]] = []
     advice = ""
     notes: list[str] = []
     current: dict[str, str] = {}
     for event in events:
         if isinstance(event, ev.RequestSent):
             current = {"item": event.item, "request": f"{event.method} {event.url}", "answer": "", "tests": ""}
-            rows.append(current)  # type: ignore[arg-type]
+            rows.append(current)
         elif isinstance(event, ev.ResponseReceived) and current:
             current["answer"] = f"{event.code} {event.status}"
             if event.service_error is not None:
@@ -63,7 +63,7 @@ def events_html(events: list[ev.Event], settings: Settings, redactor: Any) -> st
         elif isinstance(event, ev.RequestFailed):
             rows.append(
                 {"item": event.item, "request": f"{event.method} {event.url}", "answer": event.message, "tests": ""}
-            )  # type: ignore[arg-type]
+            )
         elif isinstance(event, (ev.ScriptFailed, ev.ScriptNotRun, ev.WarningIssued)):
             # Never silent: a script that did not run explains a test count of zero.
             text = (
@@ -80,7 +80,7 @@ def events_html(events: list[ev.Event], settings: Settings, redactor: Any) -> st
                 f"{mark} {event.name}" + (f": {event.message}" if isinstance(event, ev.TestFailed) else "") + "\n"
             )
     table = render.kv_table(
-        [(r["item"], r["request"], r["answer"], r["tests"].strip()) for r in rows],  # type: ignore[index]
+        [(r["item"], r["request"], r["answer"], r["tests"].strip()) for r in rows],
         ("Request", "Sent", "Answer", "Tests"),
         redactor,
     )

@@ -37,8 +37,8 @@ def describe_postman_request(walkthrough: Walkthrough) -> str:
     """The token request as Postman sends it (method, URL, headers, body), secret masked."""
     settings = walkthrough.target_settings
     request = postman_token_request(settings)
-    lines = [f"{request.method} {request.url}"]
-    lines += [f"{name}: {value}" for name, value in request.headers.items()]
+    lines = [str(request.method) + " " + str(request.url)]
+    lines += [str(name) + ": " + str(value) for name, value in request.headers.items()]
     lines += ["", str(request.data)]
     return walkthrough.redactor().text("\n".join(lines))
 
