@@ -273,7 +273,10 @@ def test_screenshot_of_every_notebook_after_run_all(lab, browser):
     current = "lab"
     try:
         page.goto(f"{base}/lab?reset")
-        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=60_000)
+        page.wait_for_function(
+            "() => window.jupyterapp && window.jupyterapp.commands.hasCommand('docmanager:open')", timeout=60_000
+        )
+        page.evaluate("() => window.jupyterapp.restored")  # the layout restored: opening now is not undone
         for name in SCREENSHOT_NOTEBOOKS:
             page.evaluate("(path) => window.jupyterapp.commands.execute('docmanager:open', {path})", name)
         for name in SCREENSHOT_NOTEBOOKS:
