@@ -5,18 +5,32 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
 
-.PHONY: demo test lint lab web bench install clean
+.PHONY: demo test lint lock lab web bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[notebooks,test]'
+# The tested versions (requirements.lock, with hashes), then the package itself without re-resolving.
+$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+# Re-resolve the lock after changing pyproject.toml's dependencies (tests/test_project.py checks they agree).
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra notebooks --extra test --python-version 3.11 \
+	  --generate-hashes --quiet --output-file $(LOCK)
+
+# The Postman sandbox's script libraries, fetched from npm and bundled (needs node and npm; git-ignored).
+LIBS   := o365check/postman/js/libs/stamp.json
+$(LIBS): tools/fetch_script_libraries.py tools/script-libraries/package.json tools/script-libraries/package-lock.json tools/script-libraries/bundle.js
+	$(PYTHON) tools/fetch_script_libraries.py
+
+install: $(STAMP) $(LIBS)
 
 demo: $(STAMP)
 	$(BIN)/o365check sandbox scenarios
@@ -26,7 +40,7 @@ demo: $(STAMP)
 	@echo "# The most common mistake, on purpose: the secret's ID pasted instead of its value (exits 1)"
 	$(BIN)/o365check doctor --sandbox secret-id-not-value; test $$? -eq 1
 
-test: $(STAMP)
+test: $(STAMP) $(LIBS)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -43,9 +57,10 @@ lab: $(STAMP)
 web: $(STAMP)  # the walkthrough as a standalone page (Voila) on 127.0.0.1; PORT=8866 by default
 	$(BIN)/o365check web --port $(or $(PORT),8866)
 
-bench: $(STAMP)  # the runner benchmark needs Newman: npm install --prefix .ci newman@6 (as .ci/run does)
+bench: $(STAMP) $(LIBS)  # the runner benchmark needs Newman: npm install --prefix .ci newman@6 (as .ci/run does)
 	$(BIN)/python bench/cli_startup.py
 	PATH="$(CURDIR)/.ci/node_modules/.bin:$$PATH" $(BIN)/python bench/runner_vs_newman.py
+	$(BIN)/python bench/long_run.py  # 1k and 10k iterations: linear time, flat memory (issue 9)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache o365check/postman/js/libs

@@ -9,7 +9,8 @@ and at most 2x the bare loop.
 
 Collections: ``scripts`` is the guide's collection as shipped (a test script on each request; the
 first stores the token); ``no-scripts`` is the same two requests with the scripts stripped and the
-token put in the environment beforehand. Wall time is measured around the whole process (start-up
+token put in the environment beforehand; ``libraries`` is ``scripts`` with a test using moment,
+lodash and CryptoJS added to each test script (the sandbox library bundles). Wall time is measured around the whole process (start-up
 included); peak memory is the kernel's high-water mark for the process (``ru_maxrss`` from
 ``os.wait4``), not a sampled value. Both runners use their console reporter (output discarded).
 Newman is found in ``.ci/node_modules/.bin`` (``.ci/run`` installs it) or on PATH.
@@ -139,6 +140,31 @@ def prepare_no_scripts(environment: Path, work: Path) -> tuple[Path, Path]:
     return stripped, with_token
 
 
+# Appended to each test script of the guide's collection for the "libraries" case: what the sandbox
+# libraries cost (bundles evaluated once per run, before the first script that names them).
+LIBRARY_LINES = [
+    "const moment = require('moment');",
+    "const lodash = require('lodash');",
+    "pm.test('sandbox libraries', () => {",
+    "    pm.expect(moment.utc(0).add(1, 'day').format('YYYY-MM-DD')).to.equal('1970-01-02');",
+    "    pm.expect(lodash.get({ a: { b: [1, 2] } }, 'a.b[1]')).to.equal(2);",
+    "    pm.expect(CryptoJS.SHA256(pm.info.requestName).toString()).to.have.lengthOf(64);",
+    "});",
+]
+
+
+def prepare_libraries(work: Path) -> Path:
+    """The guide's collection whose test scripts also use moment, lodash and CryptoJS."""
+    collection = json.loads(GUIDE.read_text(encoding="utf-8"))
+    for item in collection["item"]:
+        for event in item.get("event", []):
+            if event.get("listen") == "test":
+                event["script"]["exec"] = [*event["script"]["exec"], *LIBRARY_LINES]
+    path = work / "libraries.postman_collection.json"
+    path.write_text(json.dumps(collection), encoding="utf-8")
+    return path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -156,7 +182,11 @@ def main() -> int:
             stripped, with_token = prepare_no_scripts(environment, work)
             bare_script = work / "bare.py"
             bare_script.write_text(BARE_LOOP, encoding="utf-8")
-            collections = {"scripts": (GUIDE, environment), "no-scripts": (stripped, with_token)}
+            collections = {
+                "scripts": (GUIDE, environment),
+                "no-scripts": (stripped, with_token),
+                "libraries": (prepare_libraries(work), environment),
+            }
             cases: dict[tuple[str, int, str], list[str]] = {}
             for n in counts:
                 cases[("-", n, "bare requests")] = [sys.executable, str(bare_script), str(environment), str(n)]
@@ -201,7 +231,7 @@ def summarise(samples: dict[tuple[str, int, str], list[Sample]], counts: list[in
         for (c, n, r), m in medians.items()
     ]
     comparisons = []
-    for collection in ("no-scripts", "scripts"):
+    for collection in ("no-scripts", "scripts", "libraries"):
         for n in counts:
             mine, theirs, bare = (
                 medians[(collection, n, "o365check")],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
 
 import requests
 
@@ -27,6 +27,7 @@ __all__ = [
     "find_tenant_cloud",
     "postman_token_request",
     "request_token_like_postman",
+    "send_token_request",
 ]
 
 # RFC 6749 §5.2: invalid_client is 401, the other OAuth errors 400 (reference §1.4). MSAL does not
@@ -220,26 +221,44 @@ def request_token_like_postman(settings: Settings, session: requests.Session) ->
     prepared.headers = requests.structures.CaseInsensitiveDict(
         {**request.headers, "Content-Length": str(len(prepared.body or ""))}
     )
+    body = send_token_request(session, prepared)
+    return AppToken(
+        Secret(body["access_token"]),
+        int(body.get("expires_in", 0)),
+        str(body.get("token_type", "Bearer")),
+        "identity_provider",
+        "postman",
+    )
+
+
+def send_token_request(
+    session: requests.Session, prepared: requests.PreparedRequest, *, timeout: float | None = None
+) -> dict[str, Any]:
+    """Send a raw OAuth 2.0 token request; the token response's JSON (it has an ``access_token``).
+
+    The one hand-made token fetch: the doctor's Postman-style request and the runner's OAuth 2.0
+    helper both come here, so a refusal reads the same in both. A connection failure becomes
+    ``ServiceUnreachableError``; any answer without a token becomes ``TokenError`` (the OAuth error
+    body when there is one, reference §1.4; else ``unexpected_response`` naming the status).
+    """
+    url = prepared.url or ""
+    host = urlparse(url).hostname or url
+    # session.send skips the environment's proxy and CA settings (REQUESTS_CA_BUNDLE): ask for them.
+    environment = session.merge_environment_settings(url, {}, None, None, None)
     try:
-        response = session.send(prepared)
+        response = session.send(prepared, timeout=timeout, **environment)
     except requests.RequestException as exc:
-        raise describe_connection_error(exc, request.url) from exc
+        raise describe_connection_error(exc, url) from exc
     body = _json_or_none(response)
-    if response.status_code == 200 and isinstance(body, dict) and "access_token" in body:
-        return AppToken(
-            Secret(body["access_token"]),
-            int(body.get("expires_in", 0)),
-            str(body.get("token_type", "Bearer")),
-            "identity_provider",
-            "postman",
-        )
-    host = requests.utils.urlparse(request.url).hostname or ""
-    if isinstance(body, dict) and "error" in body:
-        raise TokenError.from_response(body, response.status_code, host, retry_after_seconds(response))
+    if response.status_code == 200 and isinstance(body, dict) and body.get("access_token"):
+        return body
+    retry_after = retry_after_seconds(response)
+    if isinstance(body, dict) and body.get("error"):
+        raise TokenError.from_response(body, response.status_code, host, retry_after)
     raise TokenError(
         error="unexpected_response",
-        description=f"HTTP {response.status_code} without an OAuth error body",
+        description=f"HTTP {response.status_code} without a token or an OAuth error body",
         status=response.status_code,
         host=host,
-        retry_after=retry_after_seconds(response),
+        retry_after=retry_after,
     )

@@ -10,14 +10,17 @@ the value itself.
 from __future__ import annotations
 
 import base64
-import json
+import binascii
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from .errors import CassetteError
 from .recording import REDACTED
-from .redact import MASK
+from .redact import MASK, variants
+from .user_files import UserFileError, read_user_bytes
 
 __all__ = ["Finding", "find_secrets"]
 
@@ -58,39 +61,71 @@ class Finding:
 
 
 def find_secrets(path: str | Path, canaries: tuple[str, ...] = ()) -> list[Finding]:
-    """Every secret-looking value in the file at ``path``. Raises CassetteError if it cannot be read."""
+    """Every secret-looking value in the file at ``path``. Raises CassetteError if it cannot be read.
+
+    The file is searched as text, line by line, and, when it is YAML (a vcrpy cassette), also
+    value by value after decoding: YAML folds long strings across lines, escapes characters and
+    stores non-UTF-8 bodies as ``!!binary`` Base64, and a secret must not hide in any of those.
+    Canary values are found in every encoding ``redact.Redactor`` masks, in any letter case.
+    """
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CassetteError(
-            f"cannot read cassette {str(path)!r} ({getattr(exc, 'strerror', None) or type(exc).__name__})"
-        ) from None
+        data = read_user_bytes(path, "cassette")
+        text = data.decode("utf-8")
+    except UserFileError as exc:
+        raise CassetteError(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise CassetteError(f"cannot read cassette {str(path)!r} (not UTF-8 at byte {exc.start})") from None
 
     def line_of(offset: int) -> int:
         return text.count("\n", 0, offset) + 1
 
     found = {(line_of(m.start()), what) for what, rule in _RULES for m in rule.finditer(text)}
-    for canary in filter(None, canaries):
-        forms = _encodings(canary)
+    forms = {form.lower() for canary in filter(None, canaries) for form in _encodings(canary)}
+    if forms:
         found |= {
             (number, "the canary value")
             for number, line in enumerate(text.splitlines(), 1)
-            if any(f in line for f in forms)
+            if any(f in line.lower() for f in forms)
         }
+    for line, value in _yaml_values(text):
+        found |= {(line, what) for what, rule in _RULES if rule.search(value)}
+        if any(f in value.lower() for f in forms):
+            found.add((line, "the canary value"))
     return [Finding(str(path), number, what) for number, what in sorted(found)]
 
 
-def _encodings(value: str) -> set[str]:
-    """The forms a value takes in a cassette: raw, percent-encoded (both ways), JSON-escaped, Base64."""
-    from urllib.parse import quote, quote_plus
+def _yaml_values(text: str) -> list[tuple[int, str]]:
+    """(line, decoded text) of every scalar of a YAML document; [] when the text is not YAML."""
+    try:
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: fast
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return []
+    out: list[tuple[int, str]] = []
+    stack = [root] if root is not None else []
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:  # YAML aliases can make a graph
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            value = str(node.value)
+            if node.tag == "tag:yaml.org,2002:binary":
+                try:
+                    value = base64.b64decode("".join(value.split())).decode("utf-8", "replace")
+                except (ValueError, binascii.Error):
+                    pass
+            out.append((node.start_mark.line + 1, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(n for pair in node.value for n in pair)
+    return out
 
-    every = "".join(c if c.isalnum() else f"%{ord(c):02X}" for c in value)
-    return {
-        value,
-        quote_plus(value),
-        quote(value, safe=""),
-        quote(value, safe="").replace("~", "%7E"),
-        every,
-        json.dumps(value)[1:-1],
-        base64.b64encode(value.encode()).decode().rstrip("="),
-    }
+
+def _encodings(value: str) -> set[str]:
+    """The forms a value takes in a cassette: every form the masker knows (raw, percent-encoded
+    both ways, JSON-escaped, HTML-escaped, Base64), plus percent-encoding with ``~`` encoded."""
+    from urllib.parse import quote
+
+    return variants(value) | {quote(value, safe="").replace("~", "%7E")}

@@ -99,7 +99,7 @@ def check_claims(claims: dict[str, Any], settings: Settings, *, now: float | Non
 
     exp = claims.get("exp")
     try:
-        remaining = float(exp) - now
+        remaining = float(exp) - now  # type: ignore[arg-type]  # anything else is caught below
     except (TypeError, ValueError):
         remaining = -1.0
     expired = remaining <= 0

@@ -35,12 +35,13 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except O365CheckError as exc:
             redactor = ctx.meta.get("o365check.redactor")
-            _echo_error(exc, redactor)
+            _echo_error(exc, redactor, ctx.meta.get("o365check.settings"))
             ctx.exit(exc.exit_code)
 
 
-def _echo_error(exc: Exception, redactor: Any = None) -> None:
-    from .diagnosis import diagnose, format_diagnosis
+def _echo_error(exc: Exception, redactor: Any = None, settings: Any = None) -> None:
+    """The error, then its diagnosis filled with the user's values (the settings in use, if known)."""
+    from .diagnosis import DiagnosisContext, diagnose, format_diagnosis
     from .errors import SettingsError
     from .redact import Redactor
 
@@ -48,7 +49,12 @@ def _echo_error(exc: Exception, redactor: Any = None) -> None:
     click.echo(redactor.text(_style("Error: ", fg="red", bold=True) + str(exc)), err=True)
     if isinstance(exc, SettingsError):  # its message already lists every field, value and fix
         return
-    diagnosis = diagnose(exc)
+    context = (
+        DiagnosisContext(settings.tenant_id, settings.client_id, settings.sender, settings.cloud)
+        if settings is not None
+        else None
+    )
+    diagnosis = diagnose(exc, context)
     if diagnosis is not None and diagnosis.title:
         click.echo(redactor.text(_indent(format_diagnosis(diagnosis), 2)), err=True)
 
@@ -65,7 +71,8 @@ def _indent(text: str, spaces: int) -> str:
 def main(ctx: click.Context, debug: bool) -> None:
     """Check an Entra ID app that sends mail through Microsoft Graph (client credentials).
 
-    With no credentials, everything runs against the built-in sandbox tenant.
+    With nothing given (no option, no --env-file/-e, no AZURE_* variable) or with --sandbox, everything runs
+    against the built-in sandbox tenant, and every command says so on its first line.
 
     \b
     Examples:
@@ -75,38 +82,65 @@ def main(ctx: click.Context, debug: bool) -> None:
         o365check sandbox scenarios
     """
     ctx.meta["o365check.debug"] = debug
+    _tolerate_unencodable_output()
+
+
+def _tolerate_unencodable_output() -> None:
+    """An argument or file holding bytes that are not UTF-8 (surrogates) is shown escaped, never a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            pass
 
 
 # ---------------------------------------------------------------------------- settings options
-def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every command that talks to a tenant takes, in azure-identity's terms."""
-    options = [
-        click.option("--tenant-id", metavar="GUID|DOMAIN", help="Directory (tenant) ID. [env: AZURE_TENANT_ID]"),
-        click.option("--client-id", metavar="GUID", help="Application (client) ID. [env: AZURE_CLIENT_ID]"),
-        click.option(
+ALL_FIELDS = ("tenant_id", "client_id", "client_secret", "certificate_path", "sender", "recipient", "cloud")
+_SOURCE_NAMES = ("env_file", "postman_environment", "sandbox")
+
+
+def _field_options() -> dict[str, Callable[..., Any]]:
+    return {
+        "tenant_id": click.option(
+            "--tenant-id", metavar="GUID|DOMAIN", help="Directory (tenant) ID. [env: AZURE_TENANT_ID]"
+        ),
+        "client_id": click.option(
+            "--client-id", metavar="GUID", help="Application (client) ID. [env: AZURE_CLIENT_ID]"
+        ),
+        "client_secret": click.option(
             "--client-secret",
             metavar="VALUE",
             help="Client secret value; prefer the env var, options show up in process lists. [env: AZURE_CLIENT_SECRET]",
         ),
-        click.option(
+        "certificate_path": click.option(
             "--certificate",
             "certificate_path",
             metavar="PEM",
             help="PEM with private key and certificate. [env: AZURE_CLIENT_CERTIFICATE_PATH]",
         ),
-        click.option("--sender", metavar="ADDRESS", help="Mailbox the app sends as. [env: O365CHECK_SENDER]"),
-        click.option(
+        "sender": click.option("--sender", metavar="ADDRESS", help="Mailbox the app sends as. [env: O365CHECK_SENDER]"),
+        "recipient": click.option(
             "--to",
             "recipient",
             metavar="ADDRESS",
             help="Recipient of the test message (default: the sender itself). [env: O365CHECK_RECIPIENT]",
         ),
-        click.option(
+        "cloud": click.option(
             "--cloud",
             type=click.Choice(["global", "usgov", "usgov-dod", "china"]),
             help="National cloud. [env: O365CHECK_CLOUD]",
         ),
-        click.option("--env-file", type=click.Path(dir_okay=False), help="A .env file with the variables above."),
+    }
+
+
+def _source_options() -> list[Callable[..., Any]]:
+    """The settings sources every tenant command takes, whatever values it needs."""
+    return [
+        click.option(
+            "--env-file",
+            type=click.Path(dir_okay=False),
+            help="A .env file with the AZURE_*/O365CHECK_* variables (wins over the shell's environment).",
+        ),
         click.option(
             "-e",
             "--environment",
@@ -121,48 +155,133 @@ def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
             flag_value="ok",
             default=None,
             metavar="[SCENARIO]",
-            help="Use the built-in sandbox tenant (default when no credentials are given); optionally a scenario name.",
+            help="Use the built-in sandbox tenant (also used when nothing at all is given); optionally a scenario.",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
 
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        names = (
-            "tenant_id",
-            "client_id",
-            "client_secret",
-            "certificate_path",
-            "sender",
-            "recipient",
-            "cloud",
-            "env_file",
-            "postman_environment",
-            "sandbox",
-        )
-        given = {name: kwargs.pop(name) for name in names}
-        kwargs["settings"] = _load_settings(given)
-        return command(*args, **kwargs)
 
-    return wrapper
+def settings_options(command: Callable[..., Any] | None = None, *, fields: tuple[str, ...] = ALL_FIELDS) -> Any:
+    """The settings options of a command: the value options it uses (``fields``) plus every source.
+
+    The command gets ``settings`` (None for a group whose subcommand runs: the subcommand reads its own).
+    """
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        options = [_field_options()[name] for name in fields] + _source_options()
+        for option in reversed(options):
+            command = option(command)
+
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            given = {name: kwargs.pop(name, None) for name in (*ALL_FIELDS, *_SOURCE_NAMES)}
+            ctx = click.get_current_context()
+            if getattr(ctx, "invoked_subcommand", None):
+                kwargs["settings"] = None
+            else:
+                kwargs["settings"] = _load_settings(given)
+                empty = kwargs["settings"].empty_secret_problem()
+                if "client_secret" not in fields and empty is not None and not kwargs["settings"].sandbox:
+                    from .errors import SettingsError
+
+                    raise SettingsError([empty])
+            return command(*args, **kwargs)
+
+        return wrapper
+
+    return decorate(command) if command is not None else decorate
 
 
 def _load_settings(given: dict[str, Any]) -> Any:
+    """Options over named files (.env over -e) over the shell's environment; see settings.py."""
     from .settings import Settings
 
-    settings = Settings.from_env(env_file=given.pop("env_file"))
-    postman = given.pop("postman_environment")
+    settings = Settings.from_env()
+    env_file, postman = given.pop("env_file"), given.pop("postman_environment")
     if postman:
-        settings = settings.merged_over(Settings.from_postman_environment(postman))
+        settings = Settings.from_postman_environment(postman).merged_over(settings)
+    if env_file:
+        settings = Settings.from_env({}, env_file=env_file).merged_over(settings)
     sandbox = given.pop("sandbox")
     if sandbox is not None:
         _check_scenario(sandbox)
     settings = settings.with_values(**{k: v for k, v in given.items() if v}, sandbox=sandbox)
+    from_shell = settings.source_of("sandbox").startswith("environment variable")
+    if sandbox is None and settings.sandbox and settings.named and from_shell:
+        # The shell asks for the sandbox, the command line names something else: never pick silently.
+        raise click.UsageError(
+            f"{settings.source_of('sandbox')} asks for the sandbox ({settings.sandbox!r}) but you named "
+            f"{', '.join(settings.named)}: unset O365CHECK_SANDBOX to use them, or pass --sandbox to use the sandbox"
+        )
     ctx = click.get_current_context()
     ctx.meta["o365check.redactor"] = settings.redactor()
+    ctx.meta["o365check.settings"] = settings
     _configure_logging(ctx, settings.redactor())
     return settings
+
+
+def target_description(target: Any, settings: Any) -> str:
+    """What answers, said first by every command: the sandbox is never used without saying so."""
+    if target.mode == "replay":
+        return f"replaying {target.recorder.path} (network blocked; recorded against {target.label})"
+    if target.sandbox is not None:
+        why = (
+            f"asked for with {settings.source_of('sandbox')}"
+            if settings.sandbox
+            else "nothing was given: no option, --env-file, -e or AZURE_* variable"
+        )
+        return f"SANDBOX {target.label}: the built-in sandbox tenant answers, not a real tenant ({why})"
+    places = list(dict.fromkeys(_place(where) for where in target.settings.sources.values() if where))
+    return f"{target.label}; settings from {', '.join(places) or 'nowhere'}"
+
+
+def _place(where: str) -> str:
+    """'AZURE_TENANT_ID in x.env line 2' -> 'x.env'; "'tenant_id' in env.json" -> 'env.json'."""
+    if " in " in where:
+        return where.split(" in ", 1)[1].split(" line ")[0].split(", read as")[0]
+    return "the environment" if where.startswith("environment variable") else where
+
+
+def _verbose_to_stderr(target: Any, verbose: bool) -> None:
+    if verbose:
+        from .verbose import attach_verbose
+
+        attach_verbose(target.session, target.settings.redactor(), sys.stderr)
+
+
+class _WaitLine:
+    """Says each Retry-After wait out loud: a live countdown line on a terminal, one line otherwise."""
+
+    def __init__(self, stream: Any = None, sleep: Callable[[float], None] | None = None):
+        import time
+
+        self.stream = stream or sys.stderr
+        self._sleep = sleep or time.sleep
+        self._why = ""
+        self.waits: list[tuple[float, str]] = []
+
+    def announce(self, seconds: float, why: str) -> None:
+        self._why = why
+        self.waits.append((seconds, why))
+        if not self._tty():
+            self.stream.write(f"waiting {seconds:g} s: {why}; the check goes on afterwards\n")
+            self.stream.flush()
+
+    def sleep(self, seconds: float) -> None:
+        if not self._tty():
+            self._sleep(seconds)
+            return
+        left = seconds
+        while left > 0:
+            self.stream.write(f"\r\x1b[Kwaiting {left:.0f} s of {seconds:g} s: {self._why}")
+            self.stream.flush()
+            step = min(1.0, left)
+            self._sleep(step)
+            left -= step
+        self.stream.write(f"\r\x1b[Kwaited {seconds:g} s: {self._why}\n")
+        self.stream.flush()
+
+    def _tty(self) -> bool:
+        return bool(getattr(self.stream, "isatty", lambda: False)())
 
 
 def _check_scenario(name: str) -> None:
@@ -189,21 +308,30 @@ def _configure_logging(ctx: click.Context, redactor: Any) -> None:
 
 
 # ---------------------------------------------------------------------------- doctor
-MARKS = {"passed": ("PASS", "green"), "failed": ("FAIL", "red"), "skipped": ("SKIP", "yellow")}
+MARKS = {
+    "passed": ("PASS", "green"),
+    "failed": ("FAIL", "red"),
+    "skipped": ("SKIP", "yellow"),
+    "warning": ("WARN", "yellow"),
+    "info": ("INFO", "cyan"),
+}
 
 
 def _echo_step(step: Any, redactor: Any) -> None:
     from .diagnosis import format_diagnosis
 
-    mark, colour = MARKS[step.status]
+    mark, colour = MARKS["warning" if step.status == "passed" and step.warnings else step.status]
     out = [f"{_style(f'[{mark}]', fg=colour, bold=True)} {step.name:<14} {step.title}", f"{'':21}{step.summary}"]
     if step.status == "passed":  # a failure's facts are in its diagnosis (ids included)
         out += [f"{'':21}{key}: {value}" for key, value in step.details if value]
-    for warning in step.warnings:
-        out.append(_indent(_style("Warning: ", fg="yellow", bold=True) + format_diagnosis(warning), 21))
     if step.diagnosis is not None:
         out.append("")
         out.append(_indent(_style("Why: ", fg="red", bold=True) + format_diagnosis(step.diagnosis), 21))
+    # A failed step's further findings are errors too ("Also:", after the first); a passed step's are warnings.
+    label = "Also: " if step.status == "failed" else "Warning: "
+    for warning in step.warnings:
+        out.append(_indent(_style(label, fg="yellow", bold=True) + format_diagnosis(warning), 21))
+    if step.diagnosis is not None:
         out.append("")
     click.echo(redactor.text("\n".join(out)))
 
@@ -225,8 +353,15 @@ def _echo_step(step: Any, redactor: Any) -> None:
 @click.option(
     "--replay", type=click.Path(dir_okay=False, exists=True), help="Replay this cassette with the network blocked."
 )
+@click.option("--verbose", is_flag=True, help="Show every request and response (secrets masked) on stderr.")
 def doctor(
-    settings: Any, as_json: bool, postman: bool, max_wait: float, record: str | None, replay: str | None
+    settings: Any,
+    as_json: bool,
+    postman: bool,
+    max_wait: float,
+    record: str | None,
+    replay: str | None,
+    verbose: bool,
 ) -> None:
     """Run the whole check: settings, tenant, token, claims, sendMail.
 
@@ -244,20 +379,24 @@ def doctor(
     recorder = _recorder(record, replay, settings)
     target = open_target(settings, recorder=recorder)
     redactor = target.settings.redactor()
+    described = target_description(target, settings)
     if not as_json:
-        intro = (
-            "no credentials given: using the built-in sandbox tenant"
-            if target.mode == "sandbox" and not settings.has_credentials and not settings.sandbox
-            else target.label
-        )
-        if target.mode == "replay":
-            intro = f"replaying {target.recorder.path}, network blocked"
-        click.echo(f"o365check doctor: {target.label}" + (f" ({intro})" if intro != target.label else ""))
+        click.echo(f"o365check doctor: {described}")
+    _verbose_to_stderr(target, verbose)
+    waits = _WaitLine()
     steps = []
     try:
         # A recorded run reports only what its replay can: the sandbox outbox is not an HTTP exchange.
         sandbox = target.sandbox if target.recorder is None else None
-        for step in run_doctor(target.settings, target.session, sandbox=sandbox, postman=postman, max_wait=max_wait):
+        for step in run_doctor(
+            target.settings,
+            target.session,
+            sandbox=sandbox,
+            postman=postman,
+            max_wait=max_wait,
+            sleep=waits.sleep,
+            waiting=waits.announce,
+        ):
             steps.append(step)
             if not as_json:
                 _echo_step(step, redactor)
@@ -266,56 +405,71 @@ def doctor(
         if recorder is not None:
             recorder.close()
     report = build_report(target.settings, steps, target.label)
+    report.description = described
     if as_json:
         click.echo(redactor.text(json.dumps(report.to_dict(), indent=2)))
     else:
-        from .diagnosis import format_diagnosis
-
-        for advice in report.advice:
-            click.echo(redactor.text(_indent(_style("Note: ", fg="cyan", bold=True) + format_diagnosis(advice), 2)))
         verdict = (
             _style("all checks passed", fg="green", bold=True)
             if report.ok
-            else _style(f"failed at step {report.failed_step.name!r}", fg="red", bold=True)
+            else _style(
+                f"failed at step {report.failed_step.name if report.failed_step else '?'!r}", fg="red", bold=True
+            )
         )
-        click.echo(f"Result: {verdict}")
+        against = " (against the sandbox, not a real tenant)" if target.sandbox is not None else ""
+        click.echo(f"Result: {verdict}{against}")
+        _echo_advice(report.advice, redactor)
     sys.exit(report.exit_code)
+
+
+def _echo_advice(advice: list[Any], redactor: Any) -> None:
+    """Advice goes last, after the result, and stays short: it must never bury a diagnosis."""
+    if not advice:
+        return
+    click.echo("\n" + _style("Advice", fg="cyan", bold=True))
+    for item in advice:
+        text = f"- {item.title}. {item.explanation}"
+        text += "".join(f"\n  {fix}" for fix in item.fixes) + f"\n  More: {item.reference}"
+        click.echo(redactor.text(text))
 
 
 def _recorder(record: str | None, replay: str | None, settings: Any) -> Any:
     """A cassette recorder/replayer for --record/--replay (or O365CHECK_CASSETTE), or None."""
-    if record and replay:
-        raise click.UsageError("--record and --replay cannot be used together")
-    path = record or replay or settings.cassette
-    if not path:
-        return None
-    from .recording import open_cassette
+    from .transport import choose_cassette
 
-    # --record starts the file afresh (vcrpy's "all" would keep stale interactions of an older recording).
-    mode = "rewrite" if record else ("none" if replay else (settings.record_mode or "none"))
-    return open_cassette(path, mode=mode, settings=settings)
+    return choose_cassette(record, replay, settings)
 
 
 # ---------------------------------------------------------------------------- token / send / consent-url
-@main.command()
-@settings_options
+@main.group(invoke_without_command=True)
+@settings_options(fields=("tenant_id", "client_id", "client_secret", "certificate_path", "cloud"))
 @click.option(
     "--postman", is_flag=True, help="Send the token request exactly as the guide's Postman test does (no MSAL)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def token(settings: Any, postman: bool, as_json: bool) -> None:
-    """Get an app-only token and show its claims (never the token itself).
+@click.option("--verbose", is_flag=True, help="Show every request and response (secrets masked) on stderr.")
+@click.pass_context
+def token(ctx: click.Context, settings: Any, postman: bool, as_json: bool, verbose: bool) -> None:
+    """Get an app-only token and check its claims (never the token itself); `token decode` reads a token you have.
 
     \b
-    Example:
+    Examples:
         o365check token --sandbox
+        o365check token decode < token.txt
     """
+    if ctx.invoked_subcommand:
+        return
     from .auth import acquire_app_token, request_token_like_postman
     from .claims import check_claims, read_unverified_claims
     from .targets import open_target
 
     target = open_target(settings)
-    target.settings.validate()
+    click.get_current_context().meta["o365check.settings"] = target.settings
+    described = target_description(target, settings)
+    if not as_json:
+        click.echo(f"o365check token: {described}")
+    _echo_warnings(_validate_token_settings(target.settings), quiet=as_json)
+    _verbose_to_stderr(target, verbose)
     with target.session:
         got = (request_token_like_postman if postman else acquire_app_token)(target.settings, target.session)
     claims = read_unverified_claims(got.access_token.reveal())
@@ -325,32 +479,169 @@ def token(settings: Any, postman: bool, as_json: bool) -> None:
         shown = {
             k: claims[k] for k in ("aud", "iss", "tid", "appid", "roles", "idtyp", "exp", "iat", "ver") if k in claims
         }
-        click.echo(
-            redactor.text(
-                json.dumps(
-                    {
-                        "expires_in": got.expires_in,
-                        "method": got.method,
-                        "claims": shown,
-                        "checks": [c.__dict__ for c in checks],
-                    },
-                    indent=2,
-                )
-            )
-        )
+        document = {
+            "target": described,
+            "sources": target.settings.provenance(),
+            "expires_in": got.expires_in,
+            "method": got.method,
+            "claims": shown,
+            "checks": [c.__dict__ for c in checks],
+        }
+        click.echo(redactor.text(json.dumps(document, indent=2)))
     else:
         click.echo(
-            f"Token received through {got.method} ({target.label}); expires in {got.expires_in} s. The token itself is not shown."
+            f"Token received through {got.method}; expires in {got.expires_in} s. The token itself is not shown."
         )
-        for check in checks:
-            mark, colour = MARKS["passed" if check.passed else "failed"]
-            click.echo(
-                redactor.text(
-                    f"{_style(f'[{mark}]', fg=colour)} {check.claim:<6} {check.actual}"
-                    + ("" if check.passed else f" (expected {check.expected})")
-                )
-            )
+        _echo_checks(checks, target.settings, redactor)
     sys.exit(0 if all(c.passed for c in checks) else 1)
+
+
+def _validate_token_settings(settings: Any) -> list[Any]:
+    """What a token request needs (not the sender or recipient): raise on errors, return the warnings."""
+    from .errors import SettingsError
+
+    found = [p for p in settings.problems() if not p.code.startswith(("sender", "recipient"))]
+    if any(p.severity == "error" for p in found):
+        raise SettingsError(found)
+    return found
+
+
+def _echo_warnings(warnings: list[Any], *, quiet: bool = False) -> None:
+    """Settings warnings (a GUID-shaped secret...) before the request they may explain: [WARN], not silence."""
+    for warning in [] if quiet else warnings:
+        mark = _style("[WARN]", fg="yellow", bold=True)
+        click.echo(f"{mark} {warning.field} {warning.message}" + (f": {warning.value}" if warning.value else ""))
+        click.echo(f"       {warning.fix}")
+
+
+def _echo_checks(checks: list[Any], settings: Any, redactor: Any, *, decoding: bool = False) -> None:
+    """Each claim with its verdict; a failed one with its diagnosis (why, and what to do).
+
+    ``decoding``: the user is already in `token decode`, so the fix pointing there is left out.
+    """
+    from dataclasses import replace
+
+    from .diagnosis import DiagnosisContext, diagnose, format_diagnosis
+
+    context = DiagnosisContext(settings.tenant_id, settings.client_id, settings.sender, settings.cloud)
+    for check in checks:
+        status = "info" if check.severity == "info" else ("passed" if check.passed else "failed")
+        mark, colour = MARKS[status]
+        line = f"{_style(f'[{mark}]', fg=colour)} {check.claim:<6} {check.actual}"
+        if status == "info" or not check.passed:
+            line += f" ({'expected ' if status == 'failed' else ''}{check.expected})"
+        click.echo(redactor.text(line))
+        if status == "failed" and check.code:
+            diagnosis = diagnose(check.code, context)
+            if decoding:
+                diagnosis = replace(diagnosis, fixes=tuple(f for f in diagnosis.fixes if "token decode" not in f))
+            why = _style("Why: ", fg="red", bold=True) + format_diagnosis(diagnosis)
+            click.echo(redactor.text(_indent(why, 7)))
+
+
+@token.command("decode")
+@click.argument("token_text", metavar="[TOKEN]", required=False)
+@click.option("--file", "token_file", type=click.Path(dir_okay=False), help="Read the token from this file.")
+@settings_options(fields=("tenant_id", "client_id", "cloud"))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def token_decode(token_text: str | None, token_file: str | None, settings: Any, as_json: bool) -> None:
+    """Show every claim of an access token with its meaning and a verdict (like jwt.ms, offline).
+
+    The token comes from the argument, --file, or stdin (`-` or nothing). Pasted forms are accepted:
+    the bare token, 'Bearer ...', an Authorization header line, or a whole token response JSON.
+    It is never verified (Graph tokens cannot be) and never printed, nor its signature.
+    Compared with the tenant and client ID when given (options, --env-file, -e, AZURE_* variables).
+    Exit codes: 0 it can call sendMail, 1 it cannot, 2 it is not a token.
+
+    \b
+    Examples:
+        pbpaste | o365check token decode
+        o365check token decode --file token.txt --env-file .env
+    """
+    import time
+
+    from .redact import Redactor
+    from .token_decode import (
+        CLAIM_MEANINGS,
+        HEADER_MEANINGS,
+        decode_token,
+        describe_value,
+        extract_token,
+        sendmail_verdict,
+        verdicts,
+    )
+
+    if token_file and token_text:
+        raise click.UsageError("give the token as an argument or with --file, not both")
+    if token_file:
+        try:
+            raw = open(token_file, encoding="utf-8-sig", errors="replace").read()
+        except OSError as exc:
+            raise click.BadParameter(f"{token_file} cannot be read ({exc.strerror})", param_hint="--file") from None
+        origin = token_file
+    elif token_text and token_text != "-":
+        raw, origin = token_text, "the argument"
+    else:
+        stdin = sys.stdin
+        if stdin.isatty():
+            click.echo("Paste the token, then press Enter and Ctrl+D:", err=True)
+        raw, origin = stdin.read(), "stdin"
+    jwt = extract_token(raw)
+    click.get_current_context().meta["o365check.redactor"].add(jwt)
+    decoded = decode_token(jwt)
+    now = time.time()
+    if settings.sandbox:
+        from .targets import open_target
+
+        target = open_target(settings)
+        target.close()
+        settings = target.settings
+    checks = verdicts(decoded.claims, settings, now=now)
+    from .clouds import cloud_named
+
+    can, sentences = sendmail_verdict(
+        decoded.claims, now=now, cloud_audience=cloud_named(settings.cloud).graph_audience
+    )
+    failed = [c for c in checks if not c.passed]
+    if as_json:
+        document = {
+            "source": origin,
+            "header": decoded.header,
+            "claims": decoded.claims,
+            "meanings": {k: CLAIM_MEANINGS.get(k, "") for k in decoded.claims},
+            "checks": [c.__dict__ for c in checks],
+            "can_send_mail": can,
+            "send_mail": sentences,
+            "compared_with": {
+                k: v for k, v in settings.provenance().items() if k in ("tenant_id", "client_id", "cloud")
+            },
+        }
+        click.echo(json.dumps(document, indent=2, default=str))
+        sys.exit(0 if can and not failed else 1)
+    signature = "with a signature" if decoded.signature_length else "without a signature"
+    click.echo(
+        f"o365check token decode: token from {origin} ({len(jwt)} characters, {signature}); not verified "
+        "(Graph tokens cannot be verified by clients) and not shown."
+    )
+    click.echo("\nHeader")
+    for key, value in decoded.header.items():
+        shown = "(present)" if key == "nonce" else value
+        click.echo(f"  {key:<8} {shown}  - {HEADER_MEANINGS.get(key, '')}".rstrip(" -"))
+    click.echo("\nClaims")
+    width = max((len(k) for k in decoded.claims), default=4)
+    for key, value in decoded.claims.items():
+        meaning = CLAIM_MEANINGS.get(key, "(not a documented access-token claim)")
+        click.echo(f"  {key:<{width}}  {describe_value(key, value, now)}")
+        click.echo(f"  {'':<{width}}  {_style(meaning, dim=True)}")
+    compared = ", ".join(f"{k} from {v}" for k, v in settings.provenance().items() if k in ("tenant_id", "client_id"))
+    click.echo(
+        "\nVerdict" + (f" (compared with {compared})" if compared else " (no tenant or client ID given to compare)")
+    )
+    _echo_checks(checks, settings, Redactor([jwt]), decoding=True)
+    click.echo("\nFor sendMail")
+    for sentence in sentences:
+        click.echo(f"  - {sentence}")
+    sys.exit(0 if can and not failed else 1)
 
 
 @main.command()
@@ -362,7 +653,8 @@ def token(settings: Any, postman: bool, as_json: bool) -> None:
     show_default=True,
     help="Longest total wait (seconds) for Retry-After.",
 )
-def send(settings: Any, max_wait: float) -> None:
+@click.option("--verbose", is_flag=True, help="Show every request and response (secrets masked) on stderr.")
+def send(settings: Any, max_wait: float, verbose: bool) -> None:
     """Send the test message as the sender (to itself unless --to is given).
 
     \b
@@ -370,34 +662,61 @@ def send(settings: Any, max_wait: float) -> None:
         o365check send --sandbox --to someone@contoso.example
     """
     from .auth import acquire_app_token
+    from .diagnosis import DiagnosisContext, diagnose
     from .graph import send_mail
     from .mail import build_test_message
     from .targets import open_target
 
     target = open_target(settings)
-    target.settings.validate()
+    click.get_current_context().meta["o365check.settings"] = target.settings
+    click.echo(f"o365check send: {target_description(target, settings)}")
+    _echo_warnings(target.settings.validate())
+    _verbose_to_stderr(target, verbose)
+    waits = _WaitLine()
     with target.session:
         got = acquire_app_token(target.settings, target.session)
         to = target.settings.effective_recipient
+
+        def waiting(seconds: float) -> None:
+            waits.announce(seconds, "Graph answered 429/503 and asked to wait (Retry-After)")
+            waits.sleep(seconds)
+
         result = send_mail(
             target.session,
             target.settings,
             got.access_token,
             build_test_message(target.settings.sender, to),
             max_wait=max_wait,
+            sleep=waiting,
         )
+    after = f" after waiting {' + '.join(f'{w:g} s' for w in result.waits)} (Retry-After)" if result.waits else ""
     click.echo(
-        f"Graph accepted the test message from {target.settings.sender} to {to} (HTTP {result.status}; request-id {result.request_id})."
+        f"Graph accepted the test message from {target.settings.sender} to {to}{after} (HTTP {result.status}; request-id {result.request_id})."
     )
     if target.sandbox is not None:
         click.echo(f"The sandbox outbox now holds {len(target.sandbox.outbox)} message(s).")
+    context = DiagnosisContext(
+        target.settings.tenant_id, target.settings.client_id, target.settings.sender, target.settings.cloud
+    )
+    _echo_advice([diagnose("mail-send-tenant-wide", context)], target.settings.redactor())
+
+
+def _values_for(settings: Any) -> tuple[Any, str]:
+    """Settings with the sandbox scenario's values when the sandbox is the target, and what to say first."""
+    from .targets import open_target
+
+    target = open_target(settings)
+    target.close()
+    return target.settings, target_description(target, settings)
 
 
 @main.command("consent-url")
-@settings_options
+@settings_options(fields=("tenant_id", "client_id", "cloud"))
 @click.option("--redirect-uri", help="A redirect URI registered on the app (optional).")
 def consent_url(settings: Any, redirect_uri: str | None) -> None:
     """Print the admin-consent URL for the app (open it as a Privileged Role Administrator).
+
+    The URL alone goes to stdout (for scripts); what it was built from goes to stderr.
 
     \b
     Example:
@@ -405,6 +724,8 @@ def consent_url(settings: Any, redirect_uri: str | None) -> None:
     """
     from .consent import admin_consent_url
 
+    settings, described = _values_for(settings)
+    click.echo(f"o365check consent-url: {described}", err=True)
     problems = [
         p for p in settings.problems() if p.severity == "error" and p.code.startswith(("tenant", "client-id", "cloud"))
     ]
@@ -418,7 +739,7 @@ def consent_url(settings: Any, redirect_uri: str | None) -> None:
 
 
 @main.command("scope-mailboxes")
-@settings_options
+@settings_options(fields=("client_id", "sender"))
 @click.option("--group", default="", help="Mail-enabled security group holding the mailboxes the app may use.")
 @click.option("--service-principal-id", default="", help="Object ID of the Enterprise application (service principal).")
 def scope_mailboxes(settings: Any, group: str, service_principal_id: str) -> None:
@@ -432,6 +753,13 @@ def scope_mailboxes(settings: Any, group: str, service_principal_id: str) -> Non
     """
     from .consent import mailbox_scoping
 
+    settings, described = _values_for(settings)
+    problems = [p for p in settings.problems() if p.severity == "error" and p.code.startswith(("client-id", "sender"))]
+    if problems:
+        from .errors import SettingsError
+
+        raise SettingsError(problems)
+    click.echo(f"# o365check scope-mailboxes: {described}")
     scoping = mailbox_scoping(
         settings.client_id, settings.sender, group=group, service_principal_id=service_principal_id
     )
@@ -544,8 +872,19 @@ def sandbox_serve(port: int, scenario: str, tls: bool, environment_out: str | No
         server = box.serve(port=port, tls=tls)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; pick another --port") from None
-    if environment_out:
-        box.write_postman_environment(environment_out, server.base_url)
+    if environment_out:  # it holds the scenario's secret: owner-only, written atomically (issue 9)
+        import tempfile
+        from pathlib import Path
+
+        from .user_files import write_private_text
+
+        with tempfile.TemporaryDirectory() as tmp:
+            text = box.write_postman_environment(Path(tmp) / "sandbox.json", server.base_url).read_text("utf-8")
+        try:
+            write_private_text(environment_out, text, "--environment-out")
+        except Exception:
+            server.stop()
+            raise
     click.echo(f"Sandbox scenario {scenario!r} serving at {server.base_url}", nl=True)
     if tls:
         click.echo(f"CA certificate: {server.ca_path}")
@@ -626,7 +965,10 @@ def sandbox_outbox(url: str, as_json: bool) -> None:
 @click.option(
     "--export-environment", type=click.Path(dir_okay=False), help="Write the final environment here (secrets masked)."
 )
-@click.option("--export-secrets", is_flag=True, help="With --export-environment: write secrets unmasked.")
+@click.option(
+    "--export-globals", type=click.Path(dir_okay=False), help="Write the final globals here (secrets masked)."
+)
+@click.option("--export-secrets", is_flag=True, help="With --export-environment/--export-globals: secrets unmasked.")
 @click.option("-r", "--reporters", default="cli", show_default=True, help="Comma-separated: cli,json,junit.")
 @click.option("--reporter-json-export", type=click.Path(dir_okay=False), help="Path of the JSON report.")
 @click.option("--reporter-junit-export", type=click.Path(dir_okay=False), help="Path of the JUnit report.")
@@ -639,9 +981,29 @@ def sandbox_outbox(url: str, as_json: bool) -> None:
 @click.option(
     "--allow-secret-to", multiple=True, metavar="HOST", help="Allow secrets to be sent to this host; repeatable."
 )
+@click.option(
+    "--working-dir",
+    type=click.Path(file_okay=False, exists=True),
+    help="Read body files (form-data, binary) only under this folder; default: the collection's folder.",
+)
+@click.option("--insecure-file-read", is_flag=True, help="Allow body files outside the working directory.")
+@click.option(
+    "--secret",
+    "secrets",
+    multiple=True,
+    metavar="NAME",
+    help="Treat this variable as a secret (masked, sent only to identity hosts) whatever its name; repeatable.",
+)
 @click.option("--record", type=click.Path(dir_okay=False), help="Record every exchange to this cassette.")
 @click.option("--replay", type=click.Path(dir_okay=False), help="Replay this cassette with the network blocked.")
 @click.option("--no-color", is_flag=True, help="No colours in the console report.")
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False),
+    help="A .env file: AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, O365CHECK_SENDER become "
+    "tenant_id, client_id, client_secret, sender (--env-var wins).",
+)
+@click.option("--verbose", is_flag=True, help="Show every request and response (secrets masked) on stderr.")
 def run(collection: str, **options: Any) -> None:
     """Run a Postman collection (v2.0/v2.1) like Newman, fetching OAuth 2.0 tokens itself.
 
@@ -658,9 +1020,10 @@ def run(collection: str, **options: Any) -> None:
 
     options["reporters"] = [r.strip() for r in options["reporters"].split(",") if r.strip()]
     options["no_color"] = options["no_color"] or NO_COLOR
-    for key in ("folders", "env_vars", "global_vars", "allow_secret_to"):
+    for key in ("folders", "env_vars", "global_vars", "allow_secret_to", "secrets"):
         options[key] = list(options[key])
     options["globals"] = options.pop("globals_")
+    options["debug"] = bool(click.get_current_context().find_root().meta.get("o365check.debug"))
     sys.exit(run_collection_cli(RunOptions(collection, **options)))
 
 

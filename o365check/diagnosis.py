@@ -184,10 +184,11 @@ def _diagnose_problem(problem: Problem, ctx: DiagnosisContext) -> Diagnosis:
     if entry is None:  # a finding we have no entry for: its own message and fix are the advice
         entry = Entry(
             _literal(f"{problem.field} {problem.message}"),
-            _literal(problem.message),
+            "o365check stops here rather than check something you did not mean.",
             (_literal(problem.fix),) if problem.fix else (),
             FALLBACKS["settings-several"].reference,
         )
+        details = details[:2]  # the title and the fix already say it
     return _build(entry, ctx, problem.code, details)
 
 

@@ -61,6 +61,10 @@ _COPY_TENANT = "Entra admin center > Overview: copy 'Tenant ID' (a GUID) into AZ
 _COPY_CLIENT = (
     "Entra admin center > App registrations > {app} > Overview: copy 'Application (client) ID' into AZURE_CLIENT_ID."
 )
+_DECODE = (
+    "To read a token your app got, claim by claim with a verdict, paste it into: o365check token decode "
+    "(o365check token gets a fresh one and checks it)"
+)
 _BACK_OFF = (
     "Wait, then retry with exponential back-off (1 s, 2 s, 4 s...) and honour Retry-After when given.",
     "Cache the token (MSAL does) instead of requesting a new one per message.",
@@ -91,7 +95,8 @@ AADSTS: dict[int, Entry] = {
         "No app with client ID '{client_id}' exists in tenant '{tenant}'. The value is not the Application (client) ID "
         "(an Object ID or a Secret ID was pasted), or the app is registered in another tenant.",
         (
-            _COPY_CLIENT,
+            "Entra admin center > App registrations > All applications: find your app by its display name (not by "
+            "this ID), open Overview and copy 'Application (client) ID' into AZURE_CLIENT_ID.",
             "Check the tenant: the app must be registered in (or consented to by) tenant '{tenant}'.",
             "A Secret ID pasted as the client ID gives this error; a Secret ID pasted as the secret gives AADSTS7000215.",
         ),
@@ -358,7 +363,7 @@ GRAPH: dict[str, Entry] = {
         "The access token is for another API (invalid audience)",
         "The token's 'aud' is not {graph_audience}: the scope asked for another resource (Outlook, Azure "
         "Resource Manager...) or another cloud's Graph.",
-        ("Request the token with scope {graph_scope}.",),
+        ("Request the token with scope {graph_scope}.", _DECODE),
         G_ERR,
     ),
     "InvalidAuthenticationToken#compact": Entry(
@@ -379,7 +384,7 @@ GRAPH: dict[str, Entry] = {
     "InvalidAuthenticationToken": Entry(
         "Graph rejected the access token",
         "The token is not valid for Graph.",
-        ("Get a new token with scope {graph_scope} and send it as 'Authorization: Bearer <token>'.",),
+        ("Get a new token with scope {graph_scope} and send it as 'Authorization: Bearer <token>'.", _DECODE),
         G_ERR,
     ),
     "NoPermissionsInAccessToken": Entry(
@@ -407,7 +412,8 @@ GRAPH: dict[str, Entry] = {
         "refuses the app for this mailbox (RBAC for Applications scope, or a grant still propagating).",
         (
             "{permissions_hint}",
-            "Get a new token and check its roles contain Mail.Send (o365check claims).",
+            "Get a new token and check that its roles contain Mail.Send: o365check token (or paste a token your app "
+            "got into o365check token decode).",
             "If RBAC for Applications is used: {scoping_verify}; grants take 30 minutes to 2 hours.",
         ),
         G_ERR,
@@ -426,7 +432,10 @@ GRAPH: dict[str, Entry] = {
         "The sender mailbox does not exist",
         "'{sender}' is not a user in tenant '{tenant}': a typo, an alias whose primary address is on another "
         "domain, or an external address.",
-        ("Use the mailbox's user principal name or object ID (Microsoft 365 admin center > Users > Active users).",),
+        (
+            "Check the spelling, then use the mailbox's user principal name as shown in Microsoft 365 admin center > "
+            "Users > Active users (or > Teams & groups > Shared mailboxes).",
+        ),
         G_SEND,
     ),
     "ResourceNotFound": Entry(
@@ -660,8 +669,8 @@ FINDINGS: dict[str, Entry] = {
         G_SEND,
     ),
     "sender-invalid": Entry(
-        "The sender is not an e-mail address or object ID",
-        "The sender must be a user principal name (name@domain) or a user object ID.",
+        "The sender is not an e-mail address",
+        "The sender must be the mailbox's user principal name or primary SMTP address (name@domain).",
         ("Set O365CHECK_SENDER to the sender's user principal name.",),
         G_SEND,
     ),
@@ -681,51 +690,51 @@ FINDINGS: dict[str, Entry] = {
     "claims-unreadable": Entry(
         "The access token could not be decoded",
         "The token is not a readable JWT (three Base64url parts), so its claims cannot be checked.",
-        ("Use the access_token field of the token response, complete and unchanged.",),
+        ("Use the access_token field of the token response, complete and unchanged.", _DECODE),
         ENTRA_AT,
     ),
     "claims-aud-wrong": Entry(
         "The token is for another API (aud is not Microsoft Graph)",
         "The token's audience is not {graph_audience}; Graph rejects it with 'Invalid audience'.",
-        ("Request the token with scope {graph_scope}.",),
+        ("Request the token with scope {graph_scope}.", _DECODE),
         ENTRA_CLAIMS,
     ),
     "claims-tid-wrong": Entry(
         "The token is from another tenant",
         "The token's tid is not the configured tenant '{tenant}'.",
-        (_COPY_TENANT,),
+        (_COPY_TENANT, _DECODE),
         ENTRA_CLAIMS,
     ),
     "claims-appid-wrong": Entry(
         "The token is for another app",
         "The token's appid is not the configured client ID '{client_id}'.",
-        (_COPY_CLIENT,),
+        (_COPY_CLIENT, _DECODE),
         ENTRA_CLAIMS,
     ),
     "claims-roles-missing": Entry(
         "The token has no roles: Mail.Send is not granted as an application permission",
         "The token carries no 'roles' claim: the Application permission Mail.Send was not added, or admin consent "
         "was not granted. The token endpoint still issues such tokens; Graph then refuses the send.",
-        _CONSENT_FIXES,
+        (*_CONSENT_FIXES, _DECODE),
         ENTRA_CC,
     ),
     "claims-mail-send-missing": Entry(
         "The token has roles but not Mail.Send (delegated permission added instead)",
         "Other application permissions are granted, but not Mail.Send; usually Mail.Send was added as a Delegated "
         "permission, which app-only tokens never carry.",
-        ("Remove the Delegated Mail.Send, then: {permissions_hint}", "Get a new token afterwards."),
+        ("Remove the Delegated Mail.Send, then: {permissions_hint}", "Get a new token afterwards.", _DECODE),
         ENTRA_CLAIMS,
     ),
     "claims-not-app-only": Entry(
         "The token is a user (delegated) token, not an app-only token",
         "The token has 'scp' or idtyp 'user': it was obtained by a user sign-in, not client credentials.",
-        ("Request the token with grant_type=client_credentials and scope {graph_scope}.",),
+        ("Request the token with grant_type=client_credentials and scope {graph_scope}.", _DECODE),
         ENTRA_CLAIMS,
     ),
     "claims-expired": Entry(
         "The access token has expired",
         "The token's exp is in the past (or the local clock is off).",
-        ("Get a new token (MSAL's cache does this) and synchronise the machine clock.",),
+        ("Get a new token (MSAL's cache does this) and synchronise the machine clock.", _DECODE),
         ENTRA_AT,
     ),
     "no-admin-consent": Entry(
@@ -737,14 +746,11 @@ FINDINGS: dict[str, Entry] = {
     # doctor
     "mail-send-tenant-wide": Entry(
         "Mail.Send lets this app send as any mailbox in the tenant",
-        "An application Mail.Send grant is tenant-wide: anyone holding the client secret can send as any "
-        "mailbox. Limit it to {sender} with an Application Access Policy or RBAC for Applications; changes take "
-        "from 30 minutes to over an hour to apply. RBAC grants are additive: remove the tenant-wide consent when "
-        "you use RBAC.",
+        "Unless an Application Access Policy or RBAC for Applications already limits it, whoever holds the client "
+        "secret can send as any mailbox, not only {sender}.",
         (
-            "Application Access Policy (Exchange Online PowerShell): {scoping_policy}",
-            "Or RBAC for Applications: {scoping_rbac}",
-            "Check: {scoping_verify}",
+            "To limit it to {sender}: o365check scope-mailboxes --client-id {client_id} --sender {sender} prints the "
+            "Exchange Online PowerShell commands (RBAC grants are additive: then remove the tenant-wide consent).",
         ),
         G_AAP,
     ),
@@ -758,7 +764,7 @@ FINDINGS: dict[str, Entry] = {
     "throttled-wait-exceeded": Entry(
         "Throttled for longer than o365check will wait",
         "Graph asked to wait (Retry-After) longer than the configured maximum wait.",
-        ("Run the check again later, or allow a longer wait.",),
+        ("Run the check again later, or pass a longer --max-wait (in seconds) to wait it out.",),
         G_THR,
     ),
     "service-unreachable": Entry(

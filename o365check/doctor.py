@@ -8,10 +8,11 @@ token without Mail.Send is still sent, so Graph's own answer (the documented err
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -91,6 +92,8 @@ class DoctorReport:
     settings: dict[str, str]
     steps: list[StepResult] = field(default_factory=list)
     advice: list[Diagnosis] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)  # field -> where its value came from
+    description: str = ""  # the first line of the human output: what answered, and why that target
 
     @property
     def ok(self) -> bool:
@@ -114,7 +117,9 @@ class DoctorReport:
             "ok": self.ok,
             "exit_code": self.exit_code,
             "target": self.target,
+            "target_description": self.description or self.target,
             "settings": self.settings,
+            "sources": self.sources,
             "steps": [s.to_dict() for s in self.steps],
             "advice": [a.to_dict() for a in self.advice],
         }
@@ -167,14 +172,21 @@ def _failed(name: str, error: Exception, settings: Settings, summary: str = "") 
     )
 
 
+_T = TypeVar("_T")
+
+
 def _skipped(name: str, because: str) -> StepResult:
     return StepResult(name, "skipped", f"skipped: step {because!r} did not pass")
 
 
+# Told each wait before it starts: (seconds, why), so a terminal can show it while it lasts.
+Waiting = Callable[[float, str], None]
+
+
 def _with_retry_after(
-    call: Callable[[], AppToken], max_wait: float, sleep: Callable[[float], None]
-) -> tuple[AppToken, float]:
-    """Token requests are safe to repeat: honour Retry-After on 429/503 within ``max_wait``."""
+    call: Callable[[], _T], max_wait: float, sleep: Callable[[float], None], waiting: Waiting | None = None
+) -> tuple[_T, float]:
+    """Discovery and token requests are safe to repeat: honour Retry-After on 429/503 within ``max_wait``."""
     waited = 0.0
     while True:
         try:
@@ -182,10 +194,12 @@ def _with_retry_after(
         except (TokenError, DiscoveryError) as exc:  # MSAL repeats discovery: it can be throttled too
             wait = exc.retry_after
             if exc.status in RETRYABLE_STATUSES and wait is not None and waited + wait <= max_wait:
+                if waiting is not None:
+                    waiting(wait, f"the identity platform answered {exc.status} with Retry-After {wait:g} s")
                 sleep(wait)
                 waited += wait
                 continue
-            exc.waits = (waited,) if waited else ()  # type: ignore[attr-defined]
+            exc.waits = (waited,) if waited else ()  # type: ignore[union-attr]
             raise
 
 
@@ -197,9 +211,18 @@ def run_doctor(
     postman: bool = False,
     max_wait: float = 10.0,
     sleep: Callable[[float], None] = time.sleep,
+    waiting: Waiting | None = None,
 ) -> Iterator[StepResult]:
-    """Run every step against ``session`` and yield each result as it is known."""
+    """Run every step against ``session`` and yield each result as it is known.
+
+    ``waiting(seconds, why)`` is told of each Retry-After wait before ``sleep`` starts it.
+    ``max_wait`` is the total time all steps together may wait for Retry-After (issue 9 item 7).
+    """
     passed: set[str] = set()
+    waited_so_far = 0.0
+
+    def left() -> float:
+        return max(0.0, max_wait - waited_so_far)
 
     def ran(result: StepResult) -> StepResult:
         if result.status == "passed":
@@ -229,7 +252,7 @@ def run_doctor(
                 "settings",
                 "passed",
                 "every value is present and well-formed" + (f" ({len(warnings)} warning(s))" if warnings else ""),
-                details=_settings_details(settings),
+                details=_settings_details(settings, with_sources=True),
                 warnings=tuple(diagnose(w, _context(settings)) for w in warnings),
             )
         )
@@ -238,9 +261,11 @@ def run_doctor(
     if "settings" not in passed:
         yield _skipped("discovery", "settings")
     else:
-        try:
-            config = discover_tenant(settings, session)
+        try:  # a GET, safe to repeat: a 429/503 is retried after its Retry-After, within the budget
+            config, waited = _with_retry_after(lambda: discover_tenant(settings, session), left(), sleep)
+            waited_so_far += waited
         except DiscoveryError as exc:
+            waited_so_far += sum(getattr(exc, "waits", ()))
             yield ran(_discovery_failed(exc, settings, session))
         except O365CheckError as exc:
             yield ran(_failed("discovery", exc, settings))
@@ -266,8 +291,10 @@ def run_doctor(
             yield _skipped(name, "discovery")
             continue
         try:
-            got, waited = _with_retry_after(lambda call=call: call(settings, session), max_wait, sleep)
+            got, waited = _with_retry_after(functools.partial(call, settings, session), left(), sleep, waiting)
+            waited_so_far += waited
         except O365CheckError as exc:
+            waited_so_far += sum(getattr(exc, "waits", ()))
             yield ran(_failed(name, exc, settings))
             continue
         token = token or got
@@ -275,7 +302,8 @@ def run_doctor(
             StepResult(
                 name,
                 "passed",
-                f"{got.token_type} token, expires in {got.expires_in} s ({got.token_source})",
+                f"{got.token_type} token, expires in {got.expires_in} s ({got.token_source})"
+                + (f"; after waiting {waited:g} s as Retry-After asked" if waited else ""),
                 details=(("Method", got.method), ("Token", "received (not shown)")),
                 waited=waited,
             )
@@ -291,7 +319,7 @@ def run_doctor(
     if token is None:
         yield _skipped("send", "token")
     else:
-        yield ran(_send_step(token, settings, session, sandbox, max_wait, sleep))
+        yield ran(_send_step(token, settings, session, sandbox, left(), sleep, waiting))
 
 
 def _discovery_failed(error: DiscoveryError, settings: Settings, session: requests.Session) -> StepResult:
@@ -317,16 +345,50 @@ def _discovery_failed(error: DiscoveryError, settings: Settings, session: reques
     )
 
 
-def _settings_details(settings: Settings) -> tuple[tuple[str, str], ...]:
+_SHOWN_FIELDS = (
+    ("Tenant", "tenant_id"),
+    ("Client ID", "client_id"),
+    ("Credential", "client_secret"),
+    ("Sender", "sender"),
+    ("Recipient", "recipient"),
+    ("Cloud", "cloud"),
+)
+
+
+def _settings_details(settings: Settings, *, with_sources: bool = False) -> tuple[tuple[str, str], ...]:
+    """The values checked; ``with_sources`` adds where each came from ("from AZURE_TENANT_ID in .env line 2")."""
     credential = "client secret (not shown)" if settings.client_secret else f"certificate {settings.certificate_path}"
-    return (
-        ("Tenant", settings.tenant_id),
-        ("Client ID", settings.client_id),
-        ("Credential", credential),
-        ("Sender", settings.sender),
-        ("Recipient", settings.effective_recipient),
-        ("Cloud", settings.cloud),
-    )
+    values = {
+        "Tenant": settings.tenant_id,
+        "Client ID": settings.client_id,
+        "Credential": credential,
+        "Sender": settings.sender,
+        "Recipient": settings.effective_recipient,
+        "Cloud": settings.cloud,
+    }
+    if not with_sources:
+        return tuple(values.items())
+    return tuple((label, _with_source(settings, label, name, values[label])) for label, name in _SHOWN_FIELDS)
+
+
+def _with_source(settings: Settings, label: str, name: str, value: str) -> str:
+    if label == "Credential" and not settings.client_secret:
+        name = "certificate_path"
+    if label == "Recipient" and not settings.recipient:
+        return f"{value} (the sender itself: no recipient given)"
+    if name == "cloud" and settings.sources.get(name, "default") == "default":
+        return f"{value} (default)"
+    where = settings.sources.get(name, "")
+    return f"{value} (from {where})" if where else value
+
+
+def settings_sources(settings: Settings) -> dict[str, str]:
+    """Label -> where the value came from, for the JSON report."""
+    found = {label: settings.sources.get(name, "") for label, name in _SHOWN_FIELDS}
+    if not settings.client_secret and settings.certificate_path:
+        found["Credential"] = settings.sources.get("certificate_path", "")
+    found["Cloud"] = found["Cloud"] or "default"
+    return {label: where for label, where in found.items() if where}
 
 
 def _claims_step(token: AppToken, settings: Settings) -> StepResult:
@@ -362,9 +424,20 @@ def _send_step(
     sandbox: Any,
     max_wait: float,
     sleep: Callable[[float], None],
+    waiting: Waiting | None = None,
 ) -> StepResult:
     to = settings.effective_recipient
     before = len(sandbox.outbox) if sandbox is not None else 0
+    answers: list[str] = []
+
+    def wait(seconds: float) -> None:
+        if waiting is not None:
+            waiting(seconds, f"Graph answered {answers[-1] if answers else '429/503'} and asked to wait (Retry-After)")
+        sleep(seconds)
+
+    def heard(error: GraphError) -> None:
+        answers.append(f"{error.status} {error.code}")
+
     try:
         result = send_mail(
             session,
@@ -372,7 +445,8 @@ def _send_step(
             token.access_token,
             build_test_message(settings.sender, to),
             max_wait=max_wait,
-            sleep=sleep,
+            sleep=wait,
+            on_retry=heard,
         )
     except AmbiguousSendError as exc:
         return StepResult("send", "failed", str(exc), "send-ambiguous", diagnose(exc, _context(settings)), exit_code=3)
@@ -382,7 +456,9 @@ def _send_step(
         waits = getattr(exc, "waits", ())
         summary = str(exc)
         if exc.status in RETRYABLE_STATUSES and exc.retry_after is not None and exc.retry_after > max_wait - sum(waits):
-            summary += f" (Retry-After {exc.retry_after:g} s is longer than the {max_wait:g} s this check waits)"
+            summary += _gave_up(exc.retry_after, tuple(waits), max_wait)
+        elif waits:
+            summary += f" (after waiting {_seconds(waits)} as Retry-After asked)"
         return _failed("send", exc, settings, summary)
     details = [
         ("Graph status", f"{result.status} Accepted"),
@@ -395,19 +471,41 @@ def _send_step(
     if sandbox is not None:
         landed = len(sandbox.outbox) - before
         details.append(("Sandbox outbox", f"{landed} new message(s), {len(sandbox.outbox)} in all"))
+    after = f"; after waiting {_seconds(result.waits)} as Retry-After asked" if result.waits else ""
     return StepResult(
         "send",
         "passed",
-        f"accepted for delivery to {to} (202; accepted is not yet delivered)",
+        f"accepted for delivery to {to} (202; accepted is not yet delivered{after})",
         details=tuple(details),
         waited=result.waited,
     )
 
 
+def _seconds(waits: tuple[float, ...] | list[float]) -> str:
+    return " + ".join(f"{w:g} s" for w in waits)
+
+
+def _gave_up(retry_after: float, waits: tuple[float, ...], max_wait: float) -> str:
+    """What was waited and what came after, when the next Retry-After did not fit in ``max_wait``."""
+    if waits:
+        return (
+            f" (waited {_seconds(waits)} as Retry-After asked; then Graph asked for {retry_after:g} s more, beyond "
+            f"--max-wait {max_wait:g} s, so o365check stopped: run it again later or raise --max-wait)"
+        )
+    return (
+        f" (Graph asked to wait {retry_after:g} s (Retry-After), longer than --max-wait {max_wait:g} s: o365check did "
+        f"not wait; run it again later, or pass --max-wait {retry_after:g} to wait it out)"
+    )
+
+
 def build_report(settings: Settings, steps: list[StepResult], target: str) -> DoctorReport:
-    """The report of a finished run, with advice: Mail.Send is tenant-wide unless scoped."""
-    report = DoctorReport(target, dict(_settings_details(settings)), list(steps))
-    claims = next((s for s in steps if s.name == "claims"), None)
-    if claims is not None and claims.status == "passed":
+    """The report of a finished run, with advice at the end.
+
+    Mail.Send is tenant-wide unless scoped: said only after a successful send (a failed send is about
+    its own diagnosis; an access-policy or RBAC refusal means the app is already scoped).
+    """
+    report = DoctorReport(target, dict(_settings_details(settings)), list(steps), sources=settings_sources(settings))
+    send = next((s for s in steps if s.name == "send"), None)
+    if send is not None and send.status == "passed":
         report.advice.append(diagnose("mail-send-tenant-wide", _context(settings)))
     return report

@@ -194,6 +194,11 @@ class TokenError(ServiceError):
         return self._summary()
 
     @property
+    def first_line(self) -> str:
+        """The description's sentence, without the Trace ID / Correlation ID / Timestamp lines."""
+        return self.description.split("\r\n")[0].split("\n")[0] if self.description else ""
+
+    @property
     def aadsts(self) -> int | None:
         return self.error_codes[0] if self.error_codes else None
 
@@ -239,7 +244,12 @@ class DiscoveryError(ServiceError):
     ):
         self.tenant, self.host, self.status, self.token_error = tenant, host, status, token_error
         self.retry_after = retry_after
-        detail = f": {token_error}" if token_error else ""
+        # Discovery is not a token request: say what the identity platform answered, in its own words.
+        detail = (
+            f": the identity platform answered {token_error.error or 'an error'}: {token_error.first_line}"
+            if token_error
+            else ""
+        )
         super().__init__(f"tenant discovery for {tenant!r} at {host} failed (HTTP {status}){detail}")
 
     @property

@@ -75,8 +75,12 @@ def send_mail(
     *,
     max_wait: float = 10.0,
     sleep: Callable[[float], None] = time.sleep,
+    on_retry: Callable[[GraphError], None] | None = None,
 ) -> SendResult:
-    """POST the payload to ``/users/<sender>/sendMail`` with the app token; 202 or a GraphError."""
+    """POST the payload to ``/users/<sender>/sendMail`` with the app token; 202 or a GraphError.
+
+    ``on_retry`` hears each 429/503 that will be waited out (before ``sleep``), so callers can say why.
+    """
     url = send_mail_url(settings)
     waits: list[float] = []
     attempts = 0
@@ -107,6 +111,8 @@ def send_mail(
         if response.status_code in RETRYABLE_STATUSES:
             wait = error.retry_after if error.retry_after is not None else DEFAULT_RETRY_AFTER
             if sum(waits) + wait <= max_wait:
+                if on_retry is not None:
+                    on_retry(error)
                 sleep(wait)
                 waits.append(wait)
                 continue

@@ -40,26 +40,32 @@ import base64
 import copy
 import io
 import json
+import os
 import re
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import requests
 import vcr
+import yaml
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 from urllib3 import HTTPResponse
 from vcr import filters
 from vcr.cassette import Cassette
+from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.request import Request
+from vcr.serialize import deserialize, serialize
 
 from . import __version__
 from .errors import CassetteError, ReplayMismatchError
-from .redact import Redactor
+from .redact import Redactor, is_secret_name
+from .user_files import read_user_bytes, writable_target, write_private_text
 
 __all__ = [
     "MATCH_ON",
@@ -118,12 +124,18 @@ def _redact_authorization(value: str) -> str:
 
 
 def _text(body: Any) -> str | None:
+    """A body as text; bytes that are not UTF-8 keep their bytes as surrogates (so they are scrubbed
+    too, and ``_encode`` gives them back unchanged)."""
     if body is None or isinstance(body, str):
         return body
     try:
-        return bytes(body).decode("utf-8")
-    except (UnicodeDecodeError, TypeError):
+        return bytes(body).decode("utf-8", "surrogateescape")
+    except TypeError:
         return None
+
+
+def _encode(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
 
 
 def _scrub_json(data: Any, redactor: Redactor | None) -> Any:
@@ -145,6 +157,12 @@ def _scrub_json(data: Any, redactor: Redactor | None) -> Any:
     return data
 
 
+def _secret_named(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Placeholders for the fields of a query string or form body whose names are secret by nature."""
+    names = {k for k, _ in pairs if is_secret_name(k) and k not in _TOKEN_FIELDS}
+    return [(name, REDACTED) for name in sorted(names | set(_SECRET_FIELDS + _TOKEN_FIELDS))]
+
+
 def scrub_request(request: Request, redactor: Redactor | None = None) -> Request:
     """A scrubbed copy of a vcrpy request (vcrpy's ``before_record_request``; also run before matching)."""
     request = copy.deepcopy(request)
@@ -154,8 +172,13 @@ def scrub_request(request: Request, redactor: Redactor | None = None) -> Request
             del request.headers[name]
         elif lowered in ("authorization", "proxy-authorization"):
             request.headers[name] = _redact_authorization(str(request.headers[name]))
-    named = [(f, REDACTED) for f in _SECRET_FIELDS + _TOKEN_FIELDS]
-    request = filters.replace_query_parameters(request, named)
+        elif is_secret_name(name):  # X-Api-Key, X-Auth-Token, Ocp-Apim-Subscription-Key...
+            request.headers[name] = REDACTED
+        elif redactor is not None:  # a known secret in a custom header
+            request.headers[name] = redactor.text(str(request.headers[name]))
+    request = filters.replace_query_parameters(request, _secret_named(parse_qsl(request.parsed_uri.query)))
+    if redactor is not None:
+        request.uri = redactor.text(request.uri)
     text = _text(request.body)
     is_json = "json" in str(request.headers.get("Content-Type", "")).lower()
     if text and is_json:
@@ -166,8 +189,10 @@ def scrub_request(request: Request, redactor: Redactor | None = None) -> Request
             is_json = False
     if text and not is_json:
         if redactor is not None:  # a known secret anywhere; named fields get their placeholder next
-            request.body = redactor.text(text)
-        request = filters.replace_post_data_parameters(request, named)
+            request.body = _encode(redactor.text(text))
+        if "=" in text:
+            named = _secret_named(parse_qsl(text, keep_blank_values=True))
+            request = filters.replace_post_data_parameters(request, named)
     if request.body is not None and "Content-Length" in request.headers:
         request.headers["Content-Length"] = str(len(request.body))  # the live length reveals the secret's
     return request
@@ -185,10 +210,24 @@ def normalize_response_headers(headers: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _scrub_response_headers(headers: dict[str, Any], redactor: Redactor | None) -> dict[str, Any]:
+    """Secret-named response headers (``X-Auth-Token``...) get the placeholder; known secrets and
+    tokens are masked in every other value (``Location`` echoing a query, say)."""
+    out: dict[str, Any] = {}
+    for name, value in headers.items():
+        values = value if isinstance(value, list) else [value]
+        if is_secret_name(name):
+            values = [REDACTED for _ in values]
+        elif redactor is not None:
+            values = [redactor.text(str(v)) for v in values]
+        out[name] = values if isinstance(value, list) else values[0]
+    return out
+
+
 def scrub_response(response: dict[str, Any], redactor: Redactor | None = None) -> dict[str, Any]:
     """A scrubbed copy of a vcrpy response dict (vcrpy's ``before_record_response``)."""
     response = copy.deepcopy(response)
-    response["headers"] = normalize_response_headers(response.get("headers", {}))
+    response["headers"] = _scrub_response_headers(normalize_response_headers(response.get("headers", {})), redactor)
     body = response.get("body", {}).get("string")
     text = _text(body)
     if text:
@@ -199,7 +238,7 @@ def scrub_response(response: dict[str, Any], redactor: Redactor | None = None) -
         except ValueError:
             scrubbed = redactor.text(text) if redactor is not None else text
         if scrubbed != text:
-            response["body"]["string"] = scrubbed.encode("utf-8")
+            response["body"]["string"] = _encode(scrubbed)
             for name in response["headers"]:
                 if name.lower() == "content-length":
                     response["headers"][name] = [str(len(response["body"]["string"]))]
@@ -274,11 +313,11 @@ def _build_response(
         decode_content=False,
     )
     response._content = body
-    response._content_consumed = True
+    response._content_consumed = True  # type: ignore[attr-defined]  # requests' own flag, untyped
     response.url = prepared.url or ""
     response.request = prepared
     response.elapsed = timedelta(0)
-    response.connection = adapter
+    response.connection = adapter  # type: ignore[assignment]  # requests reads .connection as any adapter
     return response
 
 
@@ -294,6 +333,51 @@ class _RecordingAdapter(BaseAdapter):
 
     def close(self) -> None:
         self.inner.close()
+
+
+class _UserFilePersister:
+    """vcrpy's persister interface over ``user_files``: a cassette is read only from a regular file
+    of bounded size, and saved atomically (never by truncating the file the user named)."""
+
+    def __init__(self, *, fresh: bool):
+        self.fresh = fresh
+
+    def load_cassette(self, cassette_path: str, serializer: Any) -> Any:
+        if self.fresh or not os.path.lexists(cassette_path):
+            raise CassetteNotFoundError()
+        data = read_user_bytes(cassette_path, "cassette")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CassetteError(
+                f"{cassette_path!r} is not a readable vcrpy cassette (not UTF-8 at byte {exc.start}); re-record it"
+            ) from None
+        if not text.strip():
+            raise CassetteNotFoundError()
+        return deserialize(text, serializer)
+
+    def save_cassette(self, cassette_path: str, cassette_dict: dict[str, Any], serializer: Any) -> None:
+        write_private_text(cassette_path, serialize(cassette_dict, serializer), "cassette")
+
+
+def _where(exc: BaseException) -> str:
+    """A YAML error's position, or the kind of error (never the content: it may hold a secret)."""
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        return f"YAML error at line {mark.line + 1}, column {mark.column + 1}"
+    return type(exc).__name__
+
+
+def _check_interactions(cassette: Cassette) -> None:
+    """Every recorded answer has the shape replay reads (status code, headers, body string)."""
+    for number, (_, response) in enumerate(cassette.data, 1):
+        try:
+            int(response["status"]["code"])
+            assert isinstance(response["headers"], dict)
+            body = response["body"]["string"]
+            assert body is None or isinstance(body, (bytes, str))
+        except (KeyError, TypeError, ValueError, AssertionError):
+            raise ValueError(f"interaction {number} has no usable response") from None
 
 
 class CassetteRecorder:
@@ -318,22 +402,27 @@ class CassetteRecorder:
         self.path, self.mode = Path(path), mode
         self.redactor = redactor or Redactor()
         self._clock = clock
-        if mode == "rewrite" and self.path.exists():
-            self.path.unlink()
-        if mode == "none" and not self.path.is_file():
+        if mode == "none" and not os.path.lexists(self.path):
             raise CassetteError(f"cassette {str(self.path)!r} does not exist; record it first (--record {self.path})")
+        if mode != "none":
+            writable_target(self.path, "cassette")  # a FIFO, device or directory is refused, never replaced
         config = vcr.VCR(**vcr_config(self.redactor)).get_merged_config(
             path=str(self.path), record_mode="new_episodes" if mode == "rewrite" else mode
         )
         config.pop("path_transformer", None)
         config.pop("func_path_generator", None)
         config.pop("record_on_exception", None)
+        # "rewrite" starts afresh without removing the file: it is replaced atomically on the first save.
+        config["persister"] = _UserFilePersister(fresh=mode == "rewrite")
         try:
             self.cassette = Cassette.load(**config)
-        except (ValueError, KeyError, TypeError) as exc:  # not YAML, or not a vcrpy cassette
+            _check_interactions(self.cassette)
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError, yaml.YAMLError) as exc:
             raise CassetteError(
-                f"{str(self.path)!r} is not a readable vcrpy cassette ({type(exc).__name__}); re-record it"
+                f"{str(self.path)!r} is not a readable vcrpy cassette ({_where(exc)}); re-record it"
             ) from None
+        except RecursionError:
+            raise CassetteError(f"{str(self.path)!r} is not a readable vcrpy cassette (nested too deeply)") from None
 
     def __repr__(self) -> str:
         return f"CassetteRecorder({str(self.path)!r}, mode={self.mode!r}, {len(self.cassette)} interaction(s))"

@@ -11,13 +11,24 @@ collection, say) cannot slip through either.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote, quote_plus
 
-__all__ = ["MASK", "RedactingFilter", "Redactor", "SECRET_NAMES", "is_secret_name"]
+__all__ = [
+    "MASK",
+    "MaskedStream",
+    "RedactingFilter",
+    "Redactor",
+    "SECRET_NAMES",
+    "escape_controls",
+    "variants",
+    "is_secret_name",
+]
 
 MASK = "********"
 
@@ -51,7 +62,7 @@ _SECRETISH = re.compile(
     r"(secret|passw|pwd|apikey|api_key|private_?key|(?<!_)token(?!_?(type|url|name|endpoint|uri)))", re.I
 )
 
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*")
+_JWT = re.compile(r"(?i:eyJ)[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*")
 # A Bearer value looks like a credential: long, or holding a digit or punctuation. Plain words
 # ("Request bearer overrides", a test name) stay readable.
 _BEARER = re.compile(
@@ -77,13 +88,33 @@ def is_secret_name(name: str) -> bool:
     return squashed in SECRET_NAMES or bool(_SECRETISH.search(name))
 
 
-def _variants(value: str) -> set[str]:
-    """The forms a secret takes on the wire and in files."""
+def variants(value: str) -> set[str]:
+    """The forms a secret takes on the wire and in files (matched case-insensitively, so the
+    lower- and upper-case forms a host name or a header takes are covered too)."""
     forms = {value, quote_plus(value), quote(value, safe=""), quote(value, safe="/")}
-    escaped = json.dumps(value)[1:-1]
-    forms.add(escaped)
-    forms.add(escaped.replace("/", "\\/"))
+    forms.add("".join(c if c.isalnum() else f"%{ord(c):02X}" for c in value))  # every punctuation encoded
+    for ascii_only in (True, False):
+        escaped = json.dumps(value, ensure_ascii=ascii_only)[1:-1]
+        forms.add(escaped)
+        forms.add(escaped.replace("/", "\\/"))
+    forms.add(html.escape(value, quote=True))  # JUnit/HTML reports
+    forms.add(html.escape(value, quote=False))
+    raw = value.encode("utf-8", "surrogatepass")
+    forms.add(base64.b64encode(raw).decode().rstrip("="))  # a prefix of the padded form
+    forms.add(base64.urlsafe_b64encode(raw).decode().rstrip("="))
+    for offset in (1, 2):  # inside a longer Base64 value (btoa("ab" + secret)): the other two alignments
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            middle = encode(b"\0" * offset + raw).decode().rstrip("=")[4:-4]  # the chars only the secret decides
+            if len(middle) >= 8:
+                forms.add(middle)
     return {f for f in forms if f}
+
+
+# Values learned while running (a token per iteration, a variable a script sets) are kept in a
+# bounded, least-recently-registered set so masking costs the same in iteration 10,000 as in the
+# first (issue 9 item 6). The runner re-registers every secret a variable still holds before each
+# item, so only values nothing holds any more can fall out; tokens are masked by shape anyway.
+TRANSIENT_LIMIT = 64
 
 
 class Redactor:
@@ -96,39 +127,91 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str | None] = (), *, min_length: int = 4):
         self._min_length = min_length
-        self._values: set[str] = set()
-        self._forms: list[str] = []
+        self._values: set[str] = set()  # pinned for the Redactor's life
+        self._transient: OrderedDict[str, None] = OrderedDict()
+        self._forms: dict[str, int] = {}  # form -> how many registered values produce it
+        self._ordered: list[tuple[str, re.Pattern[str]]] | None = None
         for s in secrets:
             self.add(s)
 
-    def add(self, value: str | None) -> None:
-        """Register one more secret value (short values are ignored: masking 'a' would mask everything)."""
+    def _accept(self, value: str | None) -> str | None:
         if value is None:
-            return
+            return None
         value = str(value)
         if len(value) < self._min_length or value in self._values:
+            return None
+        return value
+
+    def _count(self, value: str, step: int) -> None:
+        for form in variants(value):
+            left = self._forms.get(form, 0) + step
+            if left > 0:
+                self._forms[form] = left
+            else:
+                self._forms.pop(form, None)
+        self._ordered = None
+
+    def add(self, value: str | None, *, transient: bool = False) -> None:
+        """Register one more secret value (short values are ignored: masking 'a' would mask everything).
+
+        ``transient`` values (a token fetched each iteration) live in a bounded set; a value shaped
+        like a JWT is not stored at all when transient, since the JWT pattern masks it anyway.
+        """
+        accepted = self._accept(value)
+        if accepted is None:
             return
-        self._values.add(value)
-        self._forms = sorted(set(self._forms) | _variants(value), key=len, reverse=True)
+        if transient:
+            if _JWT.fullmatch(accepted):
+                return
+            if accepted in self._transient:
+                self._transient.move_to_end(accepted)
+                return
+            self._transient[accepted] = None
+            self._count(accepted, +1)
+            while len(self._transient) > TRANSIENT_LIMIT:
+                dropped, _ = self._transient.popitem(last=False)
+                self._count(dropped, -1)
+            return
+        if accepted in self._transient:
+            del self._transient[accepted]
+        else:
+            self._count(accepted, +1)
+        self._values.add(accepted)
 
     def add_basic(self, user: str, password: str) -> None:
         """Register the Base64 form ``user:password`` takes in a Basic ``Authorization`` header."""
         if password:
-            self.add(base64.b64encode(f"{user}:{password}".encode()).decode())
+            self.add(base64.b64encode(f"{user}:{password}".encode("utf-8", "surrogatepass")).decode())
 
     def __contains__(self, value: object) -> bool:
-        return value in self._values
+        return value in self._values or value in self._transient
 
     def __repr__(self) -> str:
-        return f"Redactor({len(self._values)} secrets)"
+        return f"Redactor({len(self._values) + len(self._transient)} secrets)"
+
+    @property
+    def longest_form(self) -> int:
+        """Length of the longest registered form (how much of a stream must be held back)."""
+        patterns = self._patterns()
+        return len(patterns[0][0]) if patterns else 0
+
+    def _patterns(self) -> list[tuple[str, re.Pattern[str]]]:
+        if self._ordered is None:
+            forms = sorted(self._forms, key=len, reverse=True)  # longest first: a form inside another
+            self._ordered = [(f.lower(), re.compile(re.escape(f), re.IGNORECASE)) for f in forms]
+        return self._ordered
 
     def text(self, text: str) -> str:
         """Mask every registered secret, token, Bearer/Basic credential and secret form field in ``text``."""
         if not text:
             return text
-        for form in self._forms:
-            if form in text:
-                text = text.replace(form, MASK)
+        patterns = self._patterns()
+        if patterns:
+            lowered = text.lower()
+            for form, pattern in patterns:
+                if form in lowered:  # a fast substring test first; the regex only where it can match
+                    text = pattern.sub(MASK, text)
+                    lowered = text.lower()
         text = _JWT.sub(MASK, text)
         text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
         text = _BASIC.sub(lambda m: f"{m.group(1)} {MASK}", text)
@@ -170,7 +253,8 @@ class RedactingFilter:
     """A logging filter that masks secrets in every record that passes through a handler.
 
     Installed on the CLI's log handler, so debug logs of o365check, MSAL, requests and urllib3 never
-    show a secret or a token.
+    show a secret or a token. A traceback attached to the record is formatted and masked here too
+    (the formatter would otherwise print the exception's text as it is).
     """
 
     def __init__(self, redactor: Redactor):
@@ -181,5 +265,82 @@ class RedactingFilter:
             message = record.getMessage()
         except Exception:  # a broken format string in someone's log call: keep the raw text
             message = str(record.msg)
-        record.msg, record.args = self.redactor.text(message), None
+        record.msg, record.args = escape_controls(self.redactor.text(message)), None
+        if record.exc_info:
+            import traceback
+
+            record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+            record.exc_info = None
+        if record.exc_text:
+            record.exc_text = self.redactor.text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redactor.text(record.stack_info)
+        return True
+
+
+# C0 and C1 control characters and the invisible formatting ones (bidi overrides, zero-width...),
+# except newline and tab; the console reporter's own colours (SGR) and a carriage return that
+# starts a write (its progress bar) are the only escapes a terminal may receive.
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_OWN_SGR = re.compile("\x1b\\[(?:0|1|2|31|32|33|90|1;31|1;32|1;33)m")
+
+
+def escape_controls(text: str, *, keep_colours: bool = False) -> str:
+    """``text`` with control characters shown as ``\\x1b``/``\\u202e`` instead of acting on the terminal."""
+    if keep_colours:
+        parts = _OWN_SGR.split(text)
+        colours = _OWN_SGR.findall(text)
+        out = [escape_controls(parts[0])]
+        for colour, part in zip(colours, parts[1:], strict=True):
+            out += [colour, escape_controls(part)]
+        return "".join(out)
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class MaskedStream:
+    """A text stream that masks every registered secret on its way to ``target``.
+
+    The reports are written through it, so whatever a reporter writes (an error message, a script's
+    console line, an echoed body) is masked once more at the last moment. A secret split across two
+    ``write`` calls is still caught: the last characters of each write (as many as the longest
+    secret form) are held back until the next write, ``flush`` or ``close``. With ``console=True``,
+    control characters are escaped too (ANSI escapes from a script never reach the terminal).
+    """
+
+    def __init__(self, target: IO[str], redactor: Redactor, *, console: bool = False, hold: int = 256):
+        self.target, self.redactor, self.console, self._hold = target, redactor, console, hold
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        # A lone surrogate (from a file or a script) cannot be encoded; written as its JSON escape.
+        text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+        if self.console:
+            lead = "\r" if text.startswith("\r") else ""
+            text = lead + escape_controls(text[len(lead) :], keep_colours=True)
+        buffered = self.redactor.text(self._pending + text)
+        keep = min(len(buffered), max(self._hold, self.redactor.longest_form))
+        cut = len(buffered) - keep
+        while cut > 0 and buffered[cut - 1 : cut + 1] == "**":  # never cut through a mask
+            cut -= 1
+        self._pending = buffered[cut:]
+        if cut:
+            self.target.write(buffered[:cut])
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self.target.write(self._pending)
+            self._pending = ""
+        self.target.flush()
+
+    def close(self) -> None:
+        self.flush()
+
+    def isatty(self) -> bool:
+        return bool(getattr(self.target, "isatty", lambda: False)())
+
+    def writable(self) -> bool:
         return True

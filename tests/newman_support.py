@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from corpus import CORPUS, corpus_available
 
 __all__ = [
     "ROOT",
@@ -38,7 +39,6 @@ __all__ = [
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
 IN_CI = os.environ.get("CI") == "true"
 # `o365check run` as a whole process, the way a user (or CI) starts it.
 O365CHECK_RUN = [sys.executable, "-m", "o365check.cli", "run"]
@@ -65,11 +65,8 @@ def need_newman() -> str:
 
 
 def need_corpus() -> Path:
-    """The shared corpus folder; skip locally when absent, fail when ``CI=true``."""
-    if not CORPUS.is_dir():
-        if IN_CI:
-            pytest.fail(f"CI=true but the corpus is missing at {CORPUS}")
-        pytest.skip(f"corpus not found at {CORPUS} (shared/corpus is outside the repository)")
+    """The shared corpus folder (tests that call this are marked ``corpus``: conftest skips or fails them)."""
+    assert corpus_available(), f"mark the test `corpus`: {CORPUS} is missing"
     return CORPUS
 
 

@@ -13,6 +13,7 @@ from o365check.claims import read_unverified_claims
 from o365check.errors import TokenError, UsageError
 from o365check.http import build_session
 from o365check.sandbox import Sandbox
+from o365check.sandbox.faults import Faults
 from o365check.settings import Settings
 
 
@@ -128,3 +129,43 @@ def test_postman_style_request_errors_are_token_errors():
     with pytest.raises(TokenError) as info:
         request_token_like_postman(settings_for(box), build_session(sandbox=box))
     assert info.value.error_code == "AADSTS7000215" and info.value.status == 401
+
+
+# -- one token fetch: the doctor's Postman-style request and the runner's OAuth 2.0 helper ----------
+def _both_fetches(box):
+    """The same refusal, asked for by the doctor's Postman-style request and by the runner's helper."""
+    from o365check.postman.auth import ClientCredentialsTokens, OAuth2Settings
+
+    settings = settings_for(box)
+    session = build_session(sandbox=box)
+    errors = []
+    with pytest.raises(TokenError) as doctor:
+        request_token_like_postman(settings, session)
+    errors.append(doctor.value)
+    oauth2 = OAuth2Settings(
+        token_url=f"https://login.microsoftonline.com/{settings.tenant_id}/oauth2/v2.0/token",
+        client_id=settings.client_id,
+        client_secret=settings.client_secret.reveal(),
+        scope="https://graph.microsoft.com/.default",
+        client_authentication="body",
+        secret_variable="client_secret",
+    )
+    with pytest.raises(TokenError) as runner:
+        ClientCredentialsTokens(session).fetch_token(oauth2)
+    errors.append(runner.value)
+    return errors
+
+
+@pytest.mark.parametrize("scenario", ["secret-id-not-value", "app-not-found", "secret-expired", "app-disabled"])
+def test_both_token_fetches_map_a_refusal_the_same_way(scenario):
+    doctor, runner = _both_fetches(Sandbox(scenario))
+    assert (doctor.error_code, doctor.status, doctor.host) == (runner.error_code, runner.status, runner.host)
+    assert str(doctor) == str(runner)
+
+
+def test_both_token_fetches_map_an_answer_without_a_token_the_same_way():
+    box = Sandbox("ok")
+    box.faults = Faults(statuses=(503,), rate=1.0)
+    doctor, runner = _both_fetches(box)
+    assert doctor.error_code == runner.error_code
+    assert (doctor.status, doctor.host) == (runner.status, runner.host) == (503, "login.microsoftonline.com")

@@ -32,15 +32,6 @@ CANARY = "canary-Q~browser-3c9b7e1d-DO-NOT-LEAK"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.block_network(allowed_hosts=["127.0.0.1"])]
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI") == "true":
-        pytest.fail(
-            f"{CHROMIUM} is missing but CI=true: install it (apt-get install -y chromium), see .ci/run", pytrace=False
-        )
-    pytest.skip(
-        f"{CHROMIUM} is not installed (apt-get install -y chromium); CI runs this test", allow_module_level=True
-    )
-
 
 KERNEL_READY = """() => {
   const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;

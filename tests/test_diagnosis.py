@@ -293,7 +293,7 @@ FINDING_TITLES = [
     ("secret-has-whitespace", "The client secret has spaces or line breaks around it"),
     ("certificate-unreadable", "The certificate file cannot be used"),
     ("sender-missing", "The sender mailbox is missing"),
-    ("sender-invalid", "The sender is not an e-mail address or object ID"),
+    ("sender-invalid", "The sender is not an e-mail address"),
     ("recipient-invalid", "The test recipient is not a valid e-mail address"),
     ("cloud-unknown", "The cloud name is not known"),
     ("claims-unreadable", "The access token could not be decoded"),
@@ -432,13 +432,13 @@ def test_without_context_the_fixes_show_placeholders_not_blanks():
     assert not any("//adminconsent" in f for f in d.fixes)
 
 
-def test_tenant_wide_mail_send_includes_both_scoping_commands_with_the_users_values():
+def test_tenant_wide_mail_send_advice_is_short_and_points_to_the_command_with_the_users_values():
+    """The advice no longer carries ten lines of PowerShell: `scope-mailboxes` prints them (issue 12 item 4)."""
     text = format_diagnosis(diagnose("mail-send-tenant-wide", CTX))
-    assert f"New-ApplicationAccessPolicy -AppId '{CLIENT_ID}'" in text
-    assert "-AccessRight RestrictAccess" in text
-    assert f"Test-ApplicationAccessPolicy -Identity '{SENDER}' -AppId '{CLIENT_ID}'" in text
-    assert "-Role 'Application Mail.Send'" in text and "Test-ServicePrincipalAuthorization" in text
-    assert "additive" in text
+    assert f"o365check scope-mailboxes --client-id {CLIENT_ID} --sender {SENDER}" in text
+    assert "New-ApplicationAccessPolicy" not in text and "Connect-ExchangeOnline" not in text
+    assert "additive" in text and "auth-limit-mailbox-access" in text
+    assert len(text.splitlines()) <= 6
 
 
 def test_message_variants_do_not_leak_into_each_other():

@@ -170,7 +170,7 @@ def test_retry_after_beyond_the_bound_is_not_waited_for():
     send = report.steps[-1]
     assert send.status == "failed" and send.error_code == "TooManyRequests"
     assert clock.sleeps == []
-    assert "Retry-After 30 s is longer than the 10 s this check waits" in send.summary
+    assert "Graph asked to wait 30 s (Retry-After), longer than --max-wait 10 s: o365check did not wait" in send.summary
 
 
 def test_waits_add_up_to_the_bound_then_stop():

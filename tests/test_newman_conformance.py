@@ -4,12 +4,11 @@ and results, and the same variables afterwards.
 
 Where Newman is wrong by documented design (runner-facts §1, issue 3) the difference is asserted,
 not skipped: the OAuth 2.0 helper is never fetched by Newman (newman#2996), Newman writes secrets
-in plain text into its exports (§4.2), Newman ignores ``"enabled": false`` (§1.3). One known gap of
-ours is asserted the same way (lodash ``_`` in scripts), so it cannot be forgotten.
+in plain text into its exports (§4.2), Newman ignores ``"enabled": false`` (§1.3).
 
-Report quirks normalised before comparing: Newman's JSON reporter lists an item that calls
-``pm.sendRequest`` twice, both entries showing the sendRequest's URL (the echo server's own request
-log is the ground truth there); an unnamed item has no name in Newman's report and "item N" in ours.
+Report quirk normalised before comparing: an unnamed item has no name in Newman's report and
+"item N" in ours. (Newman's JSON reporter lists an item once per request it made, pm.sendRequest
+included, every entry showing the item's last request; o365check's report does the same.)
 
 Servers: one ``o365check sandbox serve`` subprocess per scenario test; one in-thread echo server
 (``tests/echo_server.py``) per module for the conformance and corpus collections. Newman comes from
@@ -19,6 +18,7 @@ Servers: one ``o365check sandbox serve`` subprocess per scenario test; one in-th
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -37,6 +37,7 @@ from newman_support import (
     serve_sandbox,
 )
 
+from o365check.postman import libraries
 from o365check.redact import MASK
 
 pytestmark = pytest.mark.block_network(allowed_hosts=["127.0.0.1"])
@@ -44,6 +45,7 @@ pytestmark = pytest.mark.block_network(allowed_hosts=["127.0.0.1"])
 GUIDE = ROOT / "collections" / "office365-sendmail.postman_collection.json"
 GUIDE_OAUTH2 = ROOT / "collections" / "office365-sendmail-oauth2.postman_collection.json"
 SCRIPTS = ROOT / "tests" / "conformance" / "scripts.postman_collection.json"
+LIBRARIES = ROOT / "tests" / "conformance" / "libraries.postman_collection.json"
 SENDMAIL_TEST = "sendMail is accepted (202)"
 
 
@@ -149,15 +151,11 @@ def _run_both_logged(
 
 
 def _as_o365check_reports_it(run: RunResult) -> list[Execution]:
-    """Newman's executions, minus two reporting quirks: an item that calls pm.sendRequest is listed
-    once more (same id), and an item without a name has none (o365check names it "item N", its
-    position in its folder, so the console and failures can point at it)."""
-    seen: set[str] = set()
+    """Newman's executions, minus one reporting quirk: an item without a name has none (o365check
+    names it "item N", its position in its folder, so the console and failures can point at it).
+    (An item that calls pm.sendRequest is listed once per request, in both reports.)"""
     kept = []
     for raw, execution in zip(run.report["run"]["executions"], run.executions, strict=False):
-        if raw.get("id") in seen:
-            continue
-        seen.add(raw.get("id"))
         if not execution.name and raw.get("cursor"):
             execution = replace(execution, name=f"item {raw['cursor']['position'] + 1}")
         kept.append(execution)
@@ -174,13 +172,39 @@ def test_scripts_collection_agrees_with_newman(newman: str, echo: tuple[str, Pos
     assert [e.name for e in ours.executions] == [e.name for e in theirs]
     for mine, their in zip(ours.executions, theirs, strict=False):
         assert (mine.name, mine.code, mine.tests) == (their.name, their.code, their.tests)
-        if mine.name != "pm.sendRequest from a test":  # Newman shows the sendRequest's URL there
-            assert (mine.method, mine.url) == (their.method, their.url)
+        assert (mine.method, mine.url) == (their.method, their.url)
     assert ours.exit_code == newman_run.exit_code == 1  # the collection holds deliberately failing tests
     failing = {name for e in ours.executions for name, passed in e.tests if not passed}
     assert "deliberately failing: 1 equals 2" in failing and "equality and types" not in failing
     _variables_agree(newman_run, ours, secrets=set())
     assert ours.variables["legacy_x"] == "42" and ours.variables["sent_code"] == "200"
+
+
+def test_libraries_variables_and_send_request_agree_with_newman(
+    newman: str, echo: tuple[str, PostmanEchoApp], tmp_path: Path
+) -> None:
+    """The sandbox's libraries (require() and the legacy globals), redeclaring globals, variables set
+    to undefined, pm.variables kept between requests, and pm.sendRequest's request definitions
+    (header forms, body modes, auth) and response API: same requests, tests, variables and report."""
+    if not libraries.available() and os.environ.get("CI") == "true":
+        pytest.fail("the script libraries are not built: run `python tools/fetch_script_libraries.py` (make does)")
+    base_url, app = echo
+    environment = _echo_environment(tmp_path / "echo.postman_environment.json", base_url)
+    newman_run, newman_log, ours, our_log = _run_both_logged(newman, app, LIBRARIES, ["-e", str(environment)], tmp_path)
+
+    assert our_log == newman_log
+    assert ours.executions == newman_run.executions  # one entry per request, sendRequests included
+    assert all(passed for e in ours.executions for _, passed in e.tests), ours.output[-3000:]
+    assert [e.name for e in ours.executions].count("pm.sendRequest request definitions") == 7
+    theirs, mine = newman_run.report["run"]["stats"], ours.report["run"]["stats"]
+    for counter in ("requests", "assertions", "scripts", "testScripts", "prerequestScripts"):
+        assert mine[counter] == theirs[counter], counter
+    # the SyntaxError and the refused connection fail both runs; o365check's exit code says which
+    # kind of failure is worst (3: a service could not be reached), Newman's is always 1
+    assert (ours.exit_code, newman_run.exit_code) == (3, 1)
+    _variables_agree(newman_run, ours, secrets=set())
+    assert ours.variables["undef_env"] is None and "never_set" not in ours.variables
+    assert ours.variables["lib_hash"] == "2c5ea87d80f806bcc7b5f1822b48ac4c"  # CryptoJS.MD5('o365check')
 
 
 def test_enabled_false_is_honoured_where_newman_ignores_it(
@@ -294,6 +318,7 @@ def _pointed_at_echo(path: Path, base_url: str, work: Path) -> Path:
     return copy
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("relative", sorted(CORPUS_CASES))
 def test_corpus_collection_agrees_with_newman(
     relative: str, newman: str, echo: tuple[str, PostmanEchoApp], tmp_path: Path
@@ -315,12 +340,14 @@ def test_corpus_collection_agrees_with_newman(
         assert ours.variables == newman_run.variables
 
 
-def test_corpus_collection_using_lodash_fails_clearly_where_newman_passes(
+@pytest.mark.corpus
+def test_corpus_collection_using_lodash_agrees_with_newman(
     newman: str, echo: tuple[str, PostmanEchoApp], tmp_path: Path
 ) -> None:
-    """A known gap, asserted so that it cannot go unnoticed (or stay listed once closed): Postman's
-    sandbox has lodash as ``_``; o365check does not, and says so by name for the item (issue 4:
-    "use of an API we do not provide names the API"), then carries on as Newman would."""
+    """Newman's set-next-request fixture calls the legacy lodash global ``_`` (lodash 3 in Postman's
+    sandbox): o365check has it too (tools/fetch_script_libraries.py), so the whole chain runs alike."""
+    if not libraries.available() and os.environ.get("CI") == "true":
+        pytest.fail("the script libraries are not built: run `python tools/fetch_script_libraries.py` (make does)")
     base_url, app = echo
     source = _corpus("newman-integration", "set-next-request.postman_collection.json")
     collection = tmp_path / source.name
@@ -329,7 +356,5 @@ def test_corpus_collection_using_lodash_fails_clearly_where_newman_passes(
 
     assert newman_run.exit_code == 0 and newman_run.variables == {"method": "headers", "count": "4"}
     assert [path for _, path in newman_log] == ["/post", "/get", "/type/html", "/headers"]
-    assert our_log == newman_log[:2]  # setNextRequest('method') honoured; then the lodash call stops the chain
-    failures = [(f["source"]["name"], f["error"]["message"]) for f in ours.report["run"]["failures"]]
-    assert failures == [("method", "_ (lodash).parseInt is not supported by o365check")]
-    assert ours.exit_code == 1
+    assert our_log == newman_log
+    assert ours.exit_code == 0 and ours.variables == newman_run.variables

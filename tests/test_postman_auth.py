@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import base64
-import os
-from pathlib import Path
 
 import pytest
+from corpus import corpus_path
 from postman_echo import echo_session
 
 from o365check.errors import SecretRoutingError, TokenError
@@ -17,7 +16,6 @@ from o365check.postman.model import Variable, VariableFile
 from o365check.postman.runner import CollectionRun, RunConfig
 from o365check.postman.summary import RunSummary
 
-CORPUS = Path(__file__).parents[1] / ".." / "shared" / "corpus"
 TOKEN_URL = "https://login.microsoftonline.com/contoso/oauth2/v2.0/token"
 
 
@@ -59,12 +57,9 @@ def oauth2_collection(client_auth: str | None = "body", grant_key: str = "grant_
     }
 
 
+@pytest.mark.corpus
 def test_inheritance_in_newman_inherited_entities() -> None:
-    if not CORPUS.is_dir():
-        if os.environ.get("CI") == "true":
-            raise AssertionError(f"CI=true but the corpus is missing at {CORPUS}")
-        pytest.skip(f"corpus not found at {CORPUS}")
-    folder = CORPUS / "newman-integration" / "inherited-entities"
+    folder = corpus_path("newman-integration", "inherited-entities")
     collection = load_collection(folder / "inherited-entities.postman_collection.json")
     kinds = [
         (i.name, (find_effective_auth(i, p, collection) or ev.Event()).__dict__.get("type"))

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
+from corpus import corpus_path
 from postman_echo import echo_session
 
 from o365check.postman import events as ev
@@ -20,15 +18,7 @@ from o365check.postman.loading import (
 from o365check.postman.runner import CollectionRun, RunConfig
 from o365check.postman.summary import RunSummary
 
-CORPUS = Path(__file__).parents[1] / ".." / "shared" / "corpus"
-N = CORPUS / "newman-integration"
-
-
-def need_corpus() -> None:
-    if not CORPUS.is_dir():
-        if os.environ.get("CI") == "true":
-            raise AssertionError(f"CI=true but the corpus is missing at {CORPUS}")
-        pytest.skip(f"corpus not found at {CORPUS}")
+N = corpus_path("newman-integration")
 
 
 def run(collection, config=None):
@@ -95,9 +85,9 @@ CONFORMANCE = {
 }
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("name", CONFORMANCE)
 def test_newman_fixture_passes_as_in_newman(name: str) -> None:
-    need_corpus()
     collection, environment, globals_, data = CONFORMANCE[name]
     config = RunConfig(
         environment=load_environment(N / environment) if environment else None,

@@ -488,7 +488,7 @@ def test_send_request_calls_back_after_the_script_body() -> None:
     assert sent[0] == {
         "url": "https://a.example/x",
         "method": "POST",
-        "headers": [{"key": "X-A", "value": "1"}],
+        "header": [{"key": "X-A", "value": "1"}],  # Newman's request definition, read by the runner's parser
         "body": {"mode": "raw", "raw": "hi"},
     }
     assert sent[1]["url"] == "https://b.example/y" and sent[1]["method"] == "GET"
@@ -551,9 +551,6 @@ def test_error_in_a_callback_names_the_line(engine: ScriptEngine) -> None:
         ("pm.visualizer.set('<b/>');", "pm.visualizer.set"),
         ("pm.execution.runRequest('x');", "pm.execution.runRequest"),
         ("postman.getResponseCookie('a');", "postman.getResponseCookie"),
-        ("_.parseInt('1');", "_ (lodash).parseInt"),
-        ("CryptoJS.MD5('x');", "CryptoJS.MD5"),
-        ("String(responseCookies);", "responseCookies"),
     ],
 )
 def test_unsupported_api_fails_naming_it(engine: ScriptEngine, source: str, api: str) -> None:

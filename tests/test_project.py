@@ -85,3 +85,25 @@ def test_every_run_event_is_documented_in_the_readme():
     ]
     assert names, "no event classes found"
     assert [n for n in names if f"| `{n}` |" not in readme] == []
+
+
+def _locked_versions():
+    pins = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.\-]+)==([^\s\\;]+)", line)
+        if match:
+            pins[re.sub(r"[-_.]+", "-", match[1]).lower()] = match[2]
+    return pins
+
+
+def test_the_lock_pins_every_dependency_within_pyprojects_ranges():
+    from packaging.requirements import Requirement
+
+    pins = _locked_versions()
+    for text in _pyproject_requirements().values():
+        requirement = Requirement(text)
+        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+        assert name in pins, f"{name} is in pyproject.toml but not in requirements.lock: run `make lock`"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
+            f"requirements.lock pins {name}=={pins[name]}, outside pyproject's {requirement.specifier}: run `make lock`"
+        )

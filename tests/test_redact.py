@@ -97,3 +97,74 @@ def test_logging_filter_masks_records(caplog):
 )
 def test_bearer_pattern_masks_credentials_not_words(text, masked):
     assert (MASK in Redactor().text(text)) is masked
+
+
+def test_forms_are_masked_in_any_letter_case_and_as_base64_and_html():
+    from html import escape
+
+    redactor = Redactor([CANARY])
+    for shown in (CANARY.lower(), CANARY.upper(), base64.b64encode(CANARY.encode()).decode(), escape(CANARY)):
+        assert redactor.text(f"x {shown} y") == f"x {MASK} y", shown
+
+
+def test_transient_values_are_bounded_and_pinned_ones_stay():
+    from o365check.redact import TRANSIENT_LIMIT
+
+    redactor = Redactor([CANARY])
+    for n in range(TRANSIENT_LIMIT * 3):
+        redactor.add(f"opaque-token-{n:06d}", transient=True)
+    assert f"opaque-token-{0:06d}" not in redactor  # the oldest fell out
+    assert redactor.text(f"opaque-token-{TRANSIENT_LIMIT * 3 - 1:06d}") == MASK  # the newest is masked
+    assert CANARY in redactor and redactor.text(CANARY) == MASK  # inputs' secrets are never dropped
+    assert len(redactor._forms) <= (TRANSIENT_LIMIT + 1) * 16
+
+
+def test_jwt_shaped_transient_tokens_are_not_stored_but_still_masked():
+    jwt = "eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJodHRwczovL2dyYXBoIn0.c2lnbmF0dXJl"
+    redactor = Redactor()
+    redactor.add(jwt, transient=True)
+    assert jwt not in redactor
+    assert redactor.text(f"token {jwt}") == f"token {MASK}"
+    assert redactor.text(f"token {jwt.lower()}") == f"token {MASK}"
+
+
+def test_masked_stream_catches_a_secret_split_across_writes():
+    import io
+
+    from o365check.redact import MaskedStream
+
+    target = io.StringIO()
+    stream = MaskedStream(target, Redactor([CANARY]))
+    stream.write("start " + CANARY[:5])
+    stream.write(CANARY[5:] + " end")
+    stream.flush()
+    assert target.getvalue() == f"start {MASK} end"
+
+
+def test_console_stream_escapes_control_characters_but_keeps_own_colours():
+    import io
+
+    from o365check.redact import MaskedStream
+
+    target = io.StringIO()
+    stream = MaskedStream(target, Redactor(), console=True)
+    stream.write("\x1b[31mred\x1b[0m \x1b]0;title\x07 \u202e \ud800\n")
+    stream.flush()
+    assert target.getvalue() == "\x1b[31mred\x1b[0m \\x1b]0;title\\x07 \\u202e \\ud800\n"
+
+
+def test_logging_filter_masks_tracebacks():
+    logger = logging.getLogger("o365check.test.tb")
+    handler = logging.Handler()
+    records = []
+    handler.emit = records.append
+    handler.addFilter(RedactingFilter(Redactor([CANARY])))
+    logger.addHandler(handler)
+    try:
+        try:
+            raise ValueError(f"bad {CANARY}")
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    assert CANARY not in records[0].exc_text and "ValueError" in records[0].exc_text

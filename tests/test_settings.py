@@ -39,15 +39,18 @@ def test_good_settings_have_no_problems():
     assert good().validate() == []
 
 
-def test_environment_wins_over_env_file(tmp_path):
+def test_named_env_file_wins_over_environment_and_says_which_line(tmp_path):
+    """A file named for this run wins over what the shell happens to hold; the environment fills the rest."""
     env_file = tmp_path / ".env"
     env_file.write_text(
         f"AZURE_TENANT_ID=contoso.onmicrosoft.com\nAZURE_CLIENT_ID={CLIENT}\nO365CHECK_SENDER=a@contoso.example\n"
     )
-    settings = Settings.from_env({"AZURE_TENANT_ID": TENANT}, env_file=env_file)
-    assert settings.tenant_id == TENANT
+    settings = Settings.from_env({"AZURE_TENANT_ID": TENANT, "AZURE_CLIENT_SECRET": CANARY}, env_file=env_file)
+    assert settings.tenant_id == "contoso.onmicrosoft.com"
     assert settings.client_id == CLIENT
-    assert settings.source_of("client_id") == f"AZURE_CLIENT_ID in {env_file}"
+    assert settings.source_of("client_id") == f"AZURE_CLIENT_ID in {env_file} line 2"
+    assert settings.source_of("client_secret") == "environment variable AZURE_CLIENT_SECRET"
+    assert settings.named == (f"--env-file {env_file}",)
 
 
 def test_options_win_over_environment():
@@ -101,7 +104,8 @@ def test_unreadable_postman_environment_is_a_settings_error(tmp_path):
             "tenant-is-url",
             "probably " + TENANT,
         ),
-        ({"AZURE_TENANT_ID": "{{tenantid}}"}, "tenant-is-placeholder", "still a placeholder"),
+        ({"AZURE_TENANT_ID": "{{tenantid}}"}, "tenant-is-postman-variable", "Postman variable reference {{tenantid}}"),
+        ({"AZURE_TENANT_ID": "<your-tenant>"}, "tenant-is-placeholder", "still a placeholder"),
         ({"AZURE_TENANT_ID": "<your-tenant-id>"}, "tenant-is-placeholder", "still a placeholder"),
         ({"AZURE_TENANT_ID": "common"}, "tenant-not-specific", "AADSTS9001023"),
         ({"AZURE_TENANT_ID": "consumers"}, "tenant-not-specific", "not a specific tenant"),
@@ -109,9 +113,11 @@ def test_unreadable_postman_environment_is_a_settings_error(tmp_path):
         ({"AZURE_TENANT_ID": "8c7e6f0a-3b1d-4c2e-9f5a-1d2e3f4a5b6"}, "tenant-invalid", "not a GUID or domain"),
         ({"AZURE_CLIENT_ID": None}, "client-id-missing", "AZURE_CLIENT_ID is not set"),
         ({"AZURE_CLIENT_ID": "My Mail App"}, "client-id-invalid", "not a GUID"),
-        ({"AZURE_CLIENT_ID": "{{client_id}}"}, "client-id-is-placeholder", "placeholder"),
+        ({"AZURE_CLIENT_ID": "{{client_id}}"}, "client-id-is-postman-variable", "Postman variable"),
+        ({"AZURE_CLIENT_ID": "xxxxxxxx"}, "client-id-is-placeholder", "placeholder"),
         ({"AZURE_CLIENT_SECRET": None}, "credential-missing", "New client secret"),
-        ({"AZURE_CLIENT_SECRET": "{{client_secret}}"}, "secret-is-placeholder", "placeholder"),
+        ({"AZURE_CLIENT_SECRET": "{{client_secret}}"}, "secret-is-postman-variable", "{{client_secret}}"),
+        ({"AZURE_CLIENT_SECRET": "<your secret>"}, "secret-is-placeholder", "placeholder"),
         (
             {"AZURE_CLIENT_CERTIFICATE_PATH": "/nonexistent/cert.pem", "AZURE_CLIENT_SECRET": None},
             "certificate-unreadable",

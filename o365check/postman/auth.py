@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 
 import requests
 
+from ..auth import send_token_request
 from ..clouds import IDENTITY_HOSTS
-from ..errors import ServiceUnreachableError, TokenError, UsageError
+from ..errors import UsageError
 from .model import Auth, Collection, Folder, Item
 from .requests_builder import BuiltRequest
 from .variables import VariableScopes, js_string
@@ -152,22 +153,8 @@ class ClientCredentialsTokens:
             headers["Authorization"] = f"Basic {basic}"
         else:
             form.update(client_id=settings.client_id, client_secret=settings.client_secret)
-        host = _host_of(settings.token_url) or settings.token_url
-        try:
-            response = self.session.post(settings.token_url, data=form, headers=headers, timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise ServiceUnreachableError(host, type(exc).__name__) from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if response.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
-            if not isinstance(body, dict) or not body:
-                body = {
-                    "error": "invalid_response",
-                    "error_description": f"token endpoint answered HTTP {response.status_code} without a token",
-                }
-            raise TokenError.from_response(body, response.status_code, host)
+        request = requests.Request("POST", settings.token_url, data=form, headers=headers)
+        body = send_token_request(self.session, self.session.prepare_request(request), timeout=self.timeout)
         try:
             lifetime = float(body.get("expires_in") or 3599)
         except (TypeError, ValueError):

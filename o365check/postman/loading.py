@@ -10,11 +10,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import CollectionLoadError
+from ..user_files import MAX_INPUT_BYTES, UserFileError, open_user_file, read_user_bytes
 from .model import Auth, Body, Collection, Folder, Item, KeyValue, Request, Script, Url, Variable, VariableFile
 
 __all__ = [
@@ -48,10 +51,12 @@ def decode_file_text(path: str | Path, data: bytes) -> str:
 
 
 def _read_text(path: str | Path) -> str:
+    """A regular file's text, within ``user_files.MAX_INPUT_BYTES`` (no FIFOs, devices, directories)."""
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise CollectionLoadError(str(path), exc.strerror or str(exc)) from None
+        data = read_user_bytes(path, "file")
+    except UserFileError as exc:
+        reason = str(exc).split(": ", 1)[-1]  # "cannot read file 'x': <reason>" -> the reason
+        raise CollectionLoadError(str(path), reason) from None
     return decode_file_text(path, data)
 
 
@@ -362,33 +367,91 @@ def load_globals(path: str | Path) -> VariableFile:
     return _load_variable_file(path, "globals")
 
 
-def load_iteration_data(path: str | Path) -> list[dict[str, Any]]:
-    """Iteration data: a JSON array of objects, else CSV with a header row (Newman `-d`)."""
-    text = _read_text(path).lstrip("\ufeff")
-    if text.lstrip().startswith(("[", "{")):
-        data = _read_json(path, text)
-        if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
-            raise CollectionLoadError(str(path), "JSON iteration data must be an array of objects")
-        return data
+def load_iteration_data(path: str | Path, max_rows: int | None = None) -> list[dict[str, Any]]:
+    """Iteration data: a JSON array of objects, else CSV with a header row (Newman `-d`).
+
+    A CSV file is read as a stream, record by record: with ``max_rows`` (``-n``) only that many
+    records are read, so a huge data file costs nothing beyond the rows a run uses.
+    """
     try:
-        # Newman's csv-parse options: columns, trim, relax quotes and column count (runner-facts §5).
-        rows = list(csv.reader(io.StringIO(text), skipinitialspace=True, strict=False))
-    except csv.Error as exc:
-        raise CollectionLoadError(str(path), f"not valid CSV: {exc}", None) from None
-    flags = _quoted_cells(text)
-    if len(flags) != len(rows):  # a shape the scan does not follow: cast nothing rather than guess
-        flags = [[True] * len(row) for row in rows]
-    records = [(row, quoted) for row, quoted in zip(rows, flags, strict=False) if any(cell.strip() for cell in row)]
-    if not records:
-        return []
-    header = [cell.strip() for cell in records[0][0]]
-    return [
-        {
-            key: _cast_cell(cell.strip(), was_quoted)
-            for key, cell, was_quoted in zip(header, row, cells_quoted, strict=False)
-        }
-        for row, cells_quoted in records[1:]
-    ]
+        handle = open_user_file(path, "file")
+    except UserFileError as exc:
+        raise CollectionLoadError(str(path), str(exc).split(": ", 1)[-1]) from None
+    with handle:
+        head = handle.read(4096)
+        handle.seek(0)
+        encoding = next((enc for bom, enc in _BOMS if head.startswith(bom)), None)
+        if encoding is None and len(head) >= 2 and (head[0] == 0) != (head[1] == 0):
+            encoding = "utf-16-be" if head[0] == 0 else "utf-16-le"
+        try:
+            start = head.decode(encoding or "utf-8", "ignore").lstrip("\ufeff").lstrip()
+        except LookupError:
+            start = ""
+        if start.startswith(("[", "{")):
+            data = _read_json(path)
+            if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
+                raise CollectionLoadError(str(path), "JSON iteration data must be an array of objects")
+            return data
+        if max_rows is None and os.fstat(handle.fileno()).st_size > MAX_INPUT_BYTES:
+            raise CollectionLoadError(
+                str(path),
+                f"larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB; pass -n to read only the rows a run uses",
+            )
+        stream = io.TextIOWrapper(handle, encoding=encoding or "utf-8-sig", newline="")
+        return _read_csv(path, stream, max_rows)
+
+
+_MAX_CSV_LINE = 1 << 20  # characters; a longer line is not a data row
+
+
+def _read_csv(path: str | Path, stream: io.TextIOWrapper, max_rows: int | None) -> list[dict[str, Any]]:
+    """Records of a CSV stream as dicts keyed by the header row (Newman's csv-parse options:
+    columns, trim, relaxed quotes and column count, runner-facts §5)."""
+    consumed: list[str] = []  # the raw lines of the record being parsed: which cells were quoted
+    line_number = 0
+
+    def lines() -> Iterator[str]:
+        nonlocal line_number
+        while True:
+            try:
+                line = stream.readline(_MAX_CSV_LINE)
+            except UnicodeDecodeError as exc:
+                raise CollectionLoadError(
+                    str(path), f"not valid text ({exc.reason}); save it as UTF-8", f"line {line_number + 1}"
+                ) from None
+            if not line:
+                return
+            line_number += 1
+            if len(line) >= _MAX_CSV_LINE and not line.endswith("\n"):
+                raise CollectionLoadError(str(path), "a line longer than 1 MiB", f"line {line_number}")
+            consumed.append(line)
+            yield line
+
+    header: list[str] | None = None
+    rows: list[dict[str, Any]] = []
+    reader = csv.reader(lines(), skipinitialspace=True, strict=False)
+    while max_rows is None or len(rows) < max_rows:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise CollectionLoadError(str(path), f"not valid CSV: {exc}", f"line {line_number}") from None
+        raw, consumed[:] = "".join(consumed), []
+        if not any(cell.strip() for cell in row):
+            continue
+        flags = _quoted_cells(raw)
+        quoted = flags[0] if len(flags) == 1 and len(flags[0]) == len(row) else [True] * len(row)
+        if header is None:
+            header = [cell.strip() for cell in row]
+            continue
+        rows.append(
+            {
+                key: _cast_cell(cell.strip(), was_quoted)
+                for key, cell, was_quoted in zip(header, row, quoted, strict=False)
+            }
+        )
+    return rows
 
 
 _JS_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
@@ -440,5 +503,9 @@ def parse_variable_assignment(text: str, option: str = "--env-var") -> tuple[str
     if not sep or not key.strip():
         from ..errors import UsageError
 
-        raise UsageError(f"{option} expects key=value, got {text.split('=')[0]!r}=…; write it as {option} name=value")
+        # Only the name is echoed: what follows may be a secret typed with the wrong separator.
+        name = re.split(r"[:=\s]", text.strip(), maxsplit=1)[0][:64]
+        raise UsageError(
+            f"{option} expects key=value, got {name!r} followed by no '='; write it as {option} name=value"
+        )
     return key.strip(), value

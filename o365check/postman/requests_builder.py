@@ -110,19 +110,23 @@ def _ensure_scheme(url: str) -> str:
     return url if "://" in url.split("?")[0] else f"http://{url}" if url else url
 
 
-def _read_file(src: str, base_dir: Path, warnings: list[str]) -> bytes | None:
-    path = Path(src)
-    if not path.is_absolute():
-        path = base_dir / path
+def _read_file(src: str, base_dir: Path, warnings: list[str], insecure: bool = False) -> bytes | None:
+    from .files import read_body_file  # confined to the working directory (files.py)
+
     try:
-        return path.read_bytes()
+        return read_body_file(src, base_dir, insecure=insecure)
     except OSError as exc:
         warnings.append(f"file {src!r} for the body could not be read ({exc.strerror or exc}); field skipped")
         return None
 
 
 def _build_body(
-    body: Body, scopes: VariableScopes, unresolved: set[str], base_dir: Path, warnings: list[str]
+    body: Body,
+    scopes: VariableScopes,
+    unresolved: set[str],
+    base_dir: Path,
+    warnings: list[str],
+    insecure_file_read: bool = False,
 ) -> tuple[bytes | None, str | None, dict[str, Any] | None]:
     """``(bytes, default content type, view)`` for a body."""
     resolve = lambda s: scopes.resolve(js_string(s), unresolved)  # noqa: E731
@@ -146,7 +150,7 @@ def _build_body(
             if f.type == "file":
                 sources = f.src if isinstance(f.src, list) else [f.src] if f.src else []
                 for src in sources:
-                    data = _read_file(resolve(src), base_dir, warnings)
+                    data = _read_file(resolve(src), base_dir, warnings, insecure_file_read)
                     if data is not None:
                         name = Path(src).name
                         fields.append(
@@ -168,7 +172,7 @@ def _build_body(
         return data, content_type, {"mode": "formdata", "formdata": shown}
     if body.mode == "file":
         if body.file_src:
-            data = _read_file(resolve(body.file_src), base_dir, warnings)
+            data = _read_file(resolve(body.file_src), base_dir, warnings, insecure_file_read)
             return data, None, {"mode": "file", "file": {"src": body.file_src}}
         text = resolve(body.file_content or "")
         return text.encode("utf-8"), None, {"mode": "file", "file": {"content": text}}
@@ -189,7 +193,9 @@ def _build_body(
     return None, None, None
 
 
-def build_request(request: Request, scopes: VariableScopes, *, base_dir: Path | None = None) -> BuiltRequest:
+def build_request(
+    request: Request, scopes: VariableScopes, *, base_dir: Path | None = None, insecure_file_read: bool = False
+) -> BuiltRequest:
     """Resolve variables and assemble the method, URL, headers and body Postman would send."""
     unresolved: set[str] = set()
     warnings: list[str] = []
@@ -211,7 +217,9 @@ def build_request(request: Request, scopes: VariableScopes, *, base_dir: Path | 
                 (scopes.resolve(header.key, unresolved), scopes.resolve(js_string(header.value), unresolved))
             )
     if request.body is not None:
-        data, content_type, view = _build_body(request.body, scopes, unresolved, base_dir or Path.cwd(), warnings)
+        data, content_type, view = _build_body(
+            request.body, scopes, unresolved, base_dir or Path.cwd(), warnings, insecure_file_read
+        )
         built.body, built.body_view = data, view
         if content_type and built.header("Content-Type") is None:
             built.headers.append(("Content-Type", content_type))

@@ -9,22 +9,34 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import requests
 
-from ..errors import GraphError, O365CheckError, SecretRoutingError, ServiceError, TokenError, UsageError
-from ..http import build_session, describe_connection_error
+from ..errors import (
+    AmbiguousSendError,
+    GraphError,
+    O365CheckError,
+    SecretRoutingError,
+    ServiceError,
+    TokenError,
+    UsageError,
+)
+from ..http import build_session, describe_connection_error, went_out
 from ..redact import Redactor, is_secret_name
+from ..transport import egress_of
 from . import events as ev
 from .auth import ClientCredentialsTokens, apply_auth, find_effective_auth, read_oauth2_settings
+from .loading import _request as parse_request
 from .model import Collection, Folder, Item, Script, VariableFile
 from .requests_builder import BuiltRequest, apply_script_changes, build_request, join_url_template, merge_headers
-from .secret_routing import SecretRouter
-from .variables import VariableScopes, variables_to_dict
+from .secret_guard import SecretGuard
+from .secret_routing import oauth2_secret_literals, oauth2_secret_names
+from .variables import VariableScopes, js_string, variables_to_dict
 
 __all__ = ["CollectionRun", "RunConfig", "iter_run", "read_service_error"]
 
@@ -46,8 +58,10 @@ class RunConfig:
     timeout_ms: int | None = None  # whole run
     timeout_script_ms: int | None = None
     allow_secret_to: Sequence[str] = ()
-    base_dir: Path | None = None  # where relative body file paths are read from
+    base_dir: Path | None = None  # --working-dir: body files are read only under it (postman/files.py)
+    insecure_file_read: bool = False  # --insecure-file-read: body files may come from anywhere
     verify: bool | str = True
+    secret_names: Sequence[str] = ()  # --secret NAME: variables to treat as secrets whatever their name
 
 
 def read_service_error(code: int, body: str, url: str) -> ServiceError | None:
@@ -71,6 +85,16 @@ def read_service_error(code: int, body: str, url: str) -> ServiceError | None:
     return None
 
 
+def _is_send_mail(url: str) -> bool:
+    return urlsplit(url).path.lower().rstrip("/").endswith("/sendmail")
+
+
+def _sender_of(url: str) -> str:
+    """``/v1.0/users/<sender>/sendMail`` -> ``<sender>`` (or "the sender")."""
+    parts = [unquote(p) for p in urlsplit(url).path.split("/")]
+    return parts[-2] if len(parts) >= 3 and parts[-3].lower() == "users" else "the sender"
+
+
 def _load_script_engine(timeout_ms: int | None, send_request: Callable[[dict], dict]) -> tuple[Any, str]:
     """``(engine, "")`` or ``(None, reason)`` when the JavaScript engine cannot be used."""
     try:
@@ -87,13 +111,21 @@ class CollectionRun:
     """One run of a collection. ``events()`` drives it; ``scopes`` hold the live variables."""
 
     def __init__(
-        self, collection: Collection, config: RunConfig | None = None, *, session: requests.Session | None = None
+        self,
+        collection: Collection,
+        config: RunConfig | None = None,
+        *,
+        session: requests.Session | None = None,
+        redactor: Redactor | None = None,
     ):
         self.collection = collection
         self.config = config or RunConfig()
         self.session = session or build_session(verify=self.config.verify)
-        self.redactor = Redactor()
-        self.router = SecretRouter(self.config.allow_secret_to)
+        self.redactor = redactor if redactor is not None else Redactor()  # shared with a recorder
+        # The egress rule lives on the session (o365check.transport): every request, pm.sendRequest,
+        # token fetch and redirect hop is checked on the wire; the run only registers its secrets.
+        self.egress = egress_of(self.session)
+        self.egress.allow(self.config.allow_secret_to)
         self.tokens = ClientCredentialsTokens(self.session, timeout=self._request_timeout())
         cfg = self.config
         env = variables_to_dict(cfg.environment.values) if cfg.environment else {}
@@ -103,23 +135,35 @@ class CollectionRun:
         self.scopes = VariableScopes(globals_=glob, collection=variables_to_dict(collection.variables), environment=env)
         self.secret_keys = {v.key for f in (cfg.environment, cfg.globals) if f for v in f.values if v.secret}
         self.secret_keys |= {v.key for v in collection.variables if v.secret}
-        self._register_secrets()
+        # Classified before the first request: --secret names and the OAuth 2.0 helpers' secrets.
+        self.secret_keys |= set(cfg.secret_names) | oauth2_secret_names(collection)
+        self.guard = SecretGuard(self.egress, self.redactor, self.secret_keys)  # postman/secret_guard.py
+        self._register_secrets(transient=False)  # the inputs' secrets: masked for the whole run
+        self.guard.register_literals("clientSecret", oauth2_secret_literals(collection))
         self._engine: Any = None
         self._engine_reason = ""
+        self._script_item: Any = None  # the item whose script is running (pm.sendRequest reports under it)
+        self._script_exchanges: list[ev.Event] = []
+        self._last_script_response: dict[str, Any] = {}
+        self._digest: Any = None
         self._iteration = 0
         self._stop_iteration = False
 
     # -- secrets ---------------------------------------------------------------------------
-    def _register_secrets(self) -> None:
-        """Mask secret-typed and secret-named values; route credentials (called after scripts too)."""
+    def _register_secrets(self, transient: bool = True) -> None:
+        """Mask secret-typed and secret-named values; route credentials (called after scripts too).
+
+        Values learned during the run are transient (a bounded set, see ``redact.TRANSIENT_LIMIT``),
+        so masking does not grow with the number of iterations."""
         for values in self.scopes.scopes.values():
             for key, value in values.items():
                 if key in self.secret_keys or is_secret_name(key):
-                    self.redactor.add(None if value is None else str(value))
-            self.router.register_variables(values, self.secret_keys)
+                    self.redactor.add(None if value is None else str(value), transient=transient)
+        self.guard.register_scopes(self.scopes.scopes)
 
     def _mask_headers(self, headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-        return tuple((k, str(self.redactor.value(k, v))) for k, v in headers)
+        # Names too: a hostile collection may put a secret in a header's name.
+        return tuple((self.redactor.text(k), str(self.redactor.value(k, v))) for k, v in headers)
 
     # -- scripts ---------------------------------------------------------------------------
     def _scripts_for(self, item: Item, parents: Sequence[Folder], listen: str) -> list[Script]:
@@ -140,8 +184,10 @@ class CollectionRun:
         if not scripts:
             return request
         if self._engine is None and not self._engine_reason:
+            # --timeout bounds every script too: an endless script cannot outlive the run's limit.
+            limits = [ms for ms in (self.config.timeout_script_ms, self.config.timeout_ms) if ms]
             self._engine, self._engine_reason = _load_script_engine(
-                self.config.timeout_script_ms, self._send_script_request
+                min(limits) if limits else None, self._send_script_request
             )
         if self._engine is None:
             yield ev.ScriptNotRun(item.name, listen, self._engine_reason, len(scripts))
@@ -159,12 +205,21 @@ class CollectionRun:
             context = ScriptContext(
                 listen=listen, info=info, request=request, response=response, scopes=self.scopes.snapshot()
             )
+            self.guard.script_starts(script.source, context.scopes, response)
+            self._script_item, self._script_exchanges = item, []
             try:
                 outcome = self._engine.run(script.source, context)
             except Exception as exc:
+                self.guard.script_ended(listen, None)
                 yield ev.ScriptFailed(item.name, listen, type(exc).__name__, self.redactor.text(str(exc)))
                 continue
+            finally:
+                exchanges, self._script_exchanges = self._script_exchanges, []
+            yield from exchanges  # pm.sendRequest calls, reported as requests of this item
+            self.guard.script_ended(listen, outcome.scopes)
             yield ev.ScriptRan(item.name, listen)
+            for method, url, refusal in self.guard.take_refusals():  # a refused pm.sendRequest fails the item
+                yield ev.RequestFailed(item.name, method, url, refusal, "secret-routing")
             self.scopes.replace_all(outcome.scopes or {})
             self._register_secrets()
             for line in outcome.console or []:
@@ -191,49 +246,57 @@ class CollectionRun:
         return request
 
     def _send_script_request(self, spec: dict[str, Any]) -> dict[str, Any]:
-        """``pm.sendRequest``: the secret-routing rule applies here too."""
-        url = spec.get("url")
-        url = url.get("raw", "") if isinstance(url, dict) else str(url or "")
-        headers = spec.get("header") or spec.get("headers") or []
-        pairs = (
-            list(headers.items())
-            if isinstance(headers, dict)
-            else [
-                (h.get("key", ""), h.get("value", "")) for h in headers if isinstance(h, dict) and not h.get("disabled")
-            ]
-        )
-        body = spec.get("body")
-        data: bytes | None = None
-        if isinstance(body, dict) and body.get("mode") == "urlencoded":
-            from urllib.parse import urlencode
+        """``pm.sendRequest``: the definition is read like a collection's request (all body modes,
+        header forms, auth types the runner supports) and sent on the run's session; the secret-routing
+        rule applies. Variables are not resolved, as in postman-runtime (its ``httprequest`` command
+        skips resolution). The exchange is kept for ``_run_scripts`` to report as Newman does: as one
+        more request of the item (``run.stats.requests``, the CLI's request line, the JSON report)."""
+        warnings: list[str] = []
+        request = parse_request(spec, "pm.sendRequest", warnings)
+        body = request.body
+        if body is not None and (body.mode == "file" or any(f.type == "file" for f in body.fields)):
+            # postman-runtime strips files from script requests (event.command.js sanitizeFiles)
+            self._script_exchanges.append(
+                ev.ConsoleLogged(self._script_item.name, "warn", "uploading files from scripts is not allowed")
+            )
+            if body.mode == "file":
+                request = replace(request, body=None)
+            else:
+                request = replace(request, body=replace(body, fields=[f for f in body.fields if f.type != "file"]))
+        unresolved_scopes = VariableScopes()  # nothing to resolve against: {{x}} goes out verbatim
+        built = build_request(request, unresolved_scopes, base_dir=self.config.base_dir)
+        warnings += built.warnings
+        warnings += apply_auth(built, request.auth, unresolved_scopes)
+        for warning in warnings:
+            self._script_exchanges.append(ev.WarningIssued(warning, self._script_item.name))
+        self._mask_script_credentials(request.auth)
+        digest = None
+        if request.auth is not None and request.auth.type == "digest":
+            digest = requests.auth.HTTPDigestAuth(
+                js_string(request.auth.params.get("username") or ""),
+                js_string(request.auth.params.get("password") or ""),
+            )
+        events: list[ev.Event] = []
+        for event in self._send(self._script_item, built, auth=digest, script_response=True):
+            events.append(event)
+        self._script_exchanges.extend(events)
+        failed = next((e for e in events if isinstance(e, ev.RequestFailed)), None)
+        if failed is not None:  # a refusal on the wire is one of these: the item fails, the script sees it
+            raise failed.error
+        self.guard.response_received(str(self._last_script_response.get("body") or ""))
+        return self._last_script_response
 
-            data = urlencode(
-                [(f.get("key", ""), f.get("value", "")) for f in body.get("urlencoded") or [] if isinstance(f, dict)]
-            ).encode()
-            pairs.append(("Content-Type", "application/x-www-form-urlencoded"))
-        elif isinstance(body, dict) and "raw" in body:
-            data = str(body.get("raw") or "").encode()
-        elif isinstance(body, str):
-            data = body.encode()
-        built = BuiltRequest(
-            method=str(spec.get("method") or "GET").upper(),
-            url=url,
-            headers=[(str(k), str(v)) for k, v in pairs],
-            body=data,
-        )
-        self.router.check_request_allowed(built)
-        started = time.perf_counter()
-        response = self.session.request(
-            built.method, built.url, headers=dict(built.headers), data=built.body, timeout=self._request_timeout()
-        )
-        return {
-            "code": response.status_code,
-            "status": response.reason or "",
-            "headers": [{"key": k, "value": v} for k, v in response.headers.items()],
-            "body": response.text,
-            "responseTime": round((time.perf_counter() - started) * 1000),
-            "responseSize": len(response.content),
-        }
+    def _mask_script_credentials(self, auth: Any) -> None:
+        """A credential written into a pm.sendRequest auth block is masked like a collection's."""
+        if auth is None:
+            return
+        params = {k: js_string(v) for k, v in auth.params.items() if v is not None}
+        if auth.type in ("basic", "digest"):
+            self.redactor.add_basic(params.get("username", ""), params.get("password", ""))
+        for key in ("password", "token", "accessToken", "clientSecret", "secretKey", "authKey", "consumerSecret"):
+            self.redactor.add(params.get(key))
+        if auth.type == "apikey":
+            self.redactor.add(params.get("value"))
 
     # -- requests --------------------------------------------------------------------------
     def _request_timeout(self) -> float | None:
@@ -242,7 +305,9 @@ class CollectionRun:
 
     def _prepare(self, item: Item, parents: Sequence[Folder]) -> Iterator[ev.Event]:
         """Build and sign the request; yields warnings/token events; returns the BuiltRequest."""
-        built = build_request(item.request, self.scopes, base_dir=self.config.base_dir)
+        built = build_request(
+            item.request, self.scopes, base_dir=self.config.base_dir, insecure_file_read=self.config.insecure_file_read
+        )
         for warning in built.warnings:
             yield ev.WarningIssued(warning, item.name)
         auth = find_effective_auth(item, parents, self.collection)
@@ -251,13 +316,9 @@ class CollectionRun:
             settings = read_oauth2_settings(auth, self.scopes, built.unresolved)
             if settings is not None:
                 self.redactor.add(settings.client_secret)
-                self.router.register(settings.secret_variable, settings.client_secret)
-                probe = BuiltRequest(
-                    "POST", settings.token_url, body=f"client_secret={settings.client_secret}".encode()
-                )
-                self.router.check_request_allowed(probe)
+                self.egress.register(settings.secret_variable, settings.client_secret)
                 fetched = self.tokens.fetch_token(settings)
-                self.redactor.add(fetched.access_token)
+                self.redactor.add(fetched.access_token, transient=True)
                 token = fetched.access_token
                 yield ev.TokenFetched(
                     item.name,
@@ -283,11 +344,14 @@ class CollectionRun:
             )
         if built.unresolved:
             yield ev.VariablesUnresolved(item.name, tuple(sorted(built.unresolved)))
-        self.router.check_request_allowed(built)
         return built
 
-    def _send(self, item: Item, built: BuiltRequest) -> Iterator[ev.Event]:
+    def _send(
+        self, item: Item, built: BuiltRequest, *, auth: Any = None, script_response: bool = False
+    ) -> Iterator[ev.Event]:
         """Send; yields RequestSent then ResponseReceived or RequestFailed; returns the script view."""
+        if not script_response:
+            auth = self._digest
         yield ev.RequestSent(
             item.name,
             built.method,
@@ -297,15 +361,18 @@ class CollectionRun:
         )
         started = time.perf_counter()
         try:
-            response = self.session.request(
-                built.method,
-                built.url,
-                headers=merge_headers(built.headers),
-                data=built.body,
-                timeout=self._request_timeout(),
-                auth=self._digest,
-                allow_redirects=True,
-            )
+            # The item's own request is held to what its pre-request scripts may have read; a script's
+            # pm.sendRequest is held by the taint set while that script runs (postman/secret_guard.py).
+            with nullcontext() if script_response else self.guard.item_request():
+                response = self.session.request(
+                    built.method,
+                    built.url,
+                    headers=merge_headers(built.headers),
+                    data=built.body,
+                    timeout=self._request_timeout(),
+                    auth=auth,
+                    allow_redirects=True,
+                )
         except (
             requests.exceptions.InvalidURL,
             requests.exceptions.MissingSchema,
@@ -316,6 +383,9 @@ class CollectionRun:
             )
             yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), error, "error")
             return None
+        except SecretRoutingError as exc:  # refused on the wire (o365check.transport.egress)
+            yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), exc, "secret-routing")
+            return None
         except O365CheckError as exc:  # e.g. a replayed cassette with no recorded answer for this request
             yield ev.RequestFailed(
                 item.name,
@@ -325,16 +395,24 @@ class CollectionRun:
                 "input" if isinstance(exc, UsageError) else "error",
             )
             return None
-        except requests.ConnectionError as exc:
-            yield ev.RequestFailed(
-                item.name,
-                built.method,
-                self.redactor.text(built.url),
-                describe_connection_error(exc, built.url),
-                "connect",
-            )
-            return None
         except requests.RequestException as exc:
+            if went_out(exc) and _is_send_mail(built.url):
+                # The message may have been accepted: never say "nothing was sent" (issue 9 item 7).
+                reason = (
+                    "no answer came back in time" if isinstance(exc, requests.Timeout) else "the connection dropped"
+                )
+                ambiguous = AmbiguousSendError(_sender_of(built.url), reason)
+                yield ev.RequestFailed(item.name, built.method, self.redactor.text(built.url), ambiguous, "error")
+                return None
+            if isinstance(exc, requests.ConnectionError):
+                yield ev.RequestFailed(
+                    item.name,
+                    built.method,
+                    self.redactor.text(built.url),
+                    describe_connection_error(exc, built.url),
+                    "connect",
+                )
+                return None
             error = describe_connection_error(exc, built.url)
             yield ev.RequestFailed(
                 item.name,
@@ -361,7 +439,7 @@ class CollectionRun:
             round(elapsed, 1),
             read_service_error(response.status_code, text, built.url),
         )
-        return {
+        view = {
             "code": response.status_code,
             "status": response.reason or "",
             "headers": [{"key": k, "value": v} for k, v in headers],
@@ -369,10 +447,14 @@ class CollectionRun:
             "responseTime": round(elapsed),
             "responseSize": len(response.content),
         }
+        if script_response:
+            self._last_script_response = view
+        return view
 
     def _run_item(self, item: Item, parents: Sequence[Folder]) -> Iterator[ev.Event]:
-        self.scopes.scopes["local"] = {}
+        # pm.variables.set() values live for the whole run (postman-runtime keeps state._variables)
         self._skip_request = False
+        self.guard.item_starts()
         template = {
             "url": join_url_template(item.request.url),
             "method": item.request.method,
@@ -432,12 +514,13 @@ class CollectionRun:
                 yield ev.IterationStarted(iteration, self._iterations)
                 index = 0
                 while index < len(plan):
-                    if cfg.timeout_ms and (time.time() - started) * 1000 > cfg.timeout_ms:
+                    if any_request and cfg.delay_request_ms:  # never sleeps past --timeout
+                        left = cfg.timeout_ms - (time.time() - started) * 1000 if cfg.timeout_ms else None
+                        time.sleep(max(0.0, min(cfg.delay_request_ms, left if left is not None else 1e12)) / 1000)
+                    if cfg.timeout_ms and (time.time() - started) * 1000 >= cfg.timeout_ms:
                         aborted, reason = True, f"the run took longer than --timeout {cfg.timeout_ms} ms"
                         break
                     item, parents = plan[index]
-                    if any_request and cfg.delay_request_ms:
-                        time.sleep(cfg.delay_request_ms / 1000)
                     any_request = True
                     self._next_request: str | None = None
                     self._next_set = False

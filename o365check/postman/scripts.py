@@ -48,11 +48,20 @@ from typing import Any
 
 import quickjs
 
+from . import libraries
+from .variables import UNDEFINED
+
 __all__ = ["ScriptContext", "ScriptEngine", "ScriptFailure", "ScriptOutcome", "ScriptTest", "SCOPE_NAMES"]
 
-SCOPE_NAMES = ("globals", "collectionVariables", "environment", "iterationData", "local")
+from .dynamic import DYNAMIC_VARIABLES, FIELD_PATTERN, WORD_LISTS
+from .variables import MAX_SUBSTITUTION_PASSES, SCOPE_NAMES
 
-# The script's parameters, in the order pm.js `begin()` returns their values.
+# What a script sees as globals, in the order pm.js `begin()` returns their values. Newman's
+# sandbox (uniscope 2.2) makes every global a parameter of the function whose body is the script,
+# so `const _ = require('lodash')` is a SyntaxError there ("Identifier '_' has already been
+# declared"); names it does not pass that way (require, and our stubs) may be redeclared: they are
+# parameters of an outer function.
+OUTER_PARAMETERS = ("require", "XMLHttpRequest", "fetch", "process")
 SCRIPT_PARAMETERS = (
     "pm",
     "postman",
@@ -70,23 +79,43 @@ SCRIPT_PARAMETERS = (
     "iteration",
     "setTimeout",
     "clearTimeout",
-    "require",
+    "setInterval",
+    "clearInterval",
+    "setImmediate",
+    "clearImmediate",
+    "Buffer",
     "_",
     "CryptoJS",
     "tv4",
     "xml2Json",
     "cheerio",
-    "moment",
     "atob",
     "btoa",
-    "XMLHttpRequest",
-    "fetch",
-    "process",
+    "Backbone",
 )
+# uniscope's lib/allowed-globals.js: passed as parameters too (pm.js fills in their values)
+ALLOWED_GLOBALS = (
+    "Array ArrayBuffer Atomics BigInt BigInt64Array BigUint64Array Boolean DataView Date Error EvalError "
+    "Float32Array Float64Array Function Infinity Int16Array Int32Array Int8Array JSON Map Math NaN Number Object "
+    "Promise Proxy RangeError ReferenceError Reflect RegExp Set SharedArrayBuffer String Symbol SyntaxError "
+    "TypeError URIError Uint16Array Uint32Array Uint8Array Uint8ClampedArray WeakMap WeakSet decodeURI "
+    "decodeURIComponent encodeURI encodeURIComponent escape isFinite isNaN parseFloat parseInt undefined unescape"
+).split()
 _JS_FILES = ("expect.js", "pm.js")  # order matters: pm.js builds on expect.js
+_UNDEFINED_MARKER = "__o365check_undefined__"  # how pm.js passes a variable set to `undefined`
 # QuickJS names every frame's file "<input>": our library starts at this line so that pm.js can
-# tell the user's frames (below it) from its own. Keep equal to LIBRARY_FIRST_LINE in pm.js.
+# tell the user's frames (below it) from its own (pm.js reads it from __o365tables).
 _LIBRARY_FIRST_LINE = 100_000
+_JS_TABLES = json.dumps(
+    {
+        "scopePrecedence": list(SCOPE_NAMES),
+        "maxSubstitutionPasses": MAX_SUBSTITUTION_PASSES,
+        "libraryFirstLine": _LIBRARY_FIRST_LINE,
+        "dynamicVariables": DYNAMIC_VARIABLES,
+        "wordLists": WORD_LISTS,
+        "fieldPattern": FIELD_PATTERN,
+    }
+)
 _PARSE_LINE = re.compile(r"^\s*at <input>:(\d+):\d+", re.MULTILINE)
 _INTERRUPTED = "InternalError: interrupted"  # QuickJS's time-limit interrupt
 _OUT_OF_MEMORY = "InternalError: out of memory"
@@ -155,6 +184,16 @@ class _ScriptStopped(Exception):
         self.out_of_memory = out_of_memory
 
 
+def _to_js(value: Any) -> Any:
+    return {_UNDEFINED_MARKER: 1} if value is UNDEFINED else value
+
+
+def _from_js(value: Any) -> Any:
+    if isinstance(value, dict) and value.get(_UNDEFINED_MARKER) == 1 and len(value) == 1:
+        return UNDEFINED
+    return value
+
+
 def _load_javascript() -> list[tuple[str, str]]:
     folder = resources.files("o365check.postman") / "js"
     return [(name, (folder / name).read_text(encoding="utf-8")) for name in _JS_FILES]
@@ -204,6 +243,8 @@ class ScriptEngine:
     def _start_context(self) -> None:
         context = quickjs.Context()
         context.set_memory_limit(self.memory_mb * 1024 * 1024)
+        # The tables both languages need come from Python, their one source (issue 14 item 2).
+        context.eval(f"globalThis.__o365tables = {_JS_TABLES};")
         padding = "\n" * (_LIBRARY_FIRST_LINE - 1)
         for _name, source in self._sources:
             context.eval(padding + source)
@@ -212,6 +253,12 @@ class ScriptEngine:
         # so a context is only ever used on that thread (see _context_for_this_thread).
         self._thread = threading.get_ident()
         self._compiled: dict[str, int | ScriptFailure] = {}  # source -> its function's slot in this context
+        self._loaded: set[str] = set()  # library bundles evaluated in this context
+        self._scanned: set[str] = set()  # sources whose libraries are loaded
+        self._offered: set[str] = set()  # library sources handed over for require() with a computed name
+        bundles = libraries.available()
+        context.eval(f"__o365.setLibraryNames({json.dumps(libraries.REQUIRE_NAMES)}, {json.dumps(bool(bundles))})")
+        context.eval(f"__o365.setAllowedGlobals({json.dumps(ALLOWED_GLOBALS)})")
 
     def _context_for_this_thread(self) -> quickjs.Context:
         """The engine's context, remade (~5 ms) if this thread is not the one it was made on."""
@@ -244,6 +291,9 @@ class ScriptEngine:
         begin = f"__o365.args = __o365.begin({json.dumps(self._context_payload(context))});"
         failure: ScriptFailure | None = None
         try:
+            self._load_libraries(source)
+            if self.timeout_ms is not None:  # parsing library bundles is our time, not the script's
+                deadline = time.monotonic() + self.timeout_ms / 1000
             compiled = self._compile(source)
             if isinstance(compiled, ScriptFailure):
                 self._eval(f"{begin} undefined", None)
@@ -261,8 +311,27 @@ class ScriptEngine:
                 return self._outcome_without_changes(context, failure)
         return self._finish(failure, source)
 
+    def _load_libraries(self, source: str) -> None:
+        """Evaluate the bundles ``source`` uses that this context has not loaded yet (once per run)."""
+        if source in self._scanned:
+            return
+        bundles = libraries.available()
+        for name in sorted(libraries.needed_by(source) - self._loaded):
+            if name in bundles:
+                # our own code, no time limit: a big bundle takes tens of milliseconds to parse
+                self._eval(f"__o365.libs[{json.dumps(name)}] = {bundles[name].read_text(encoding='utf-8')}", None)
+                self._loaded.add(name)
+        if libraries.requires_computed_name(source):
+            # require(name): hand over every other library as text; require() parses the one it needs
+            for name in sorted(set(libraries.REQUIRE_NAMES) - self._loaded - self._offered):
+                if name in bundles:
+                    code = json.dumps(bundles[name].read_text(encoding="utf-8"))
+                    self._eval(f"__o365.sources[{json.dumps(name)}] = {code}", None)
+                    self._offered.add(name)
+        self._scanned.add(source)
+
     def _context_payload(self, context: ScriptContext) -> dict[str, Any]:
-        scopes = {name: dict(context.scopes.get(name) or {}) for name in SCOPE_NAMES}
+        scopes = {name: {k: _to_js(v) for k, v in (context.scopes.get(name) or {}).items()} for name in SCOPE_NAMES}
         return {
             "listen": context.listen,
             "info": context.info,
@@ -277,9 +346,11 @@ class ScriptEngine:
             return self._compiled[source]
         slot = len(self._compiled)
         # The wrapper's head shares line 1 with the script, so JS line numbers are the script's.
+        # Parameters: see SCRIPT_PARAMETERS (async, so top-level `await` works as in newer Postman).
         wrapped = (
-            f"(__o365.compiled = __o365.compiled || [])[{slot}] = async function "
-            f"({', '.join(SCRIPT_PARAMETERS)}) {{{source}\n}}; undefined"
+            f"(__o365.compiled = __o365.compiled || [])[{slot}] = function ({', '.join(OUTER_PARAMETERS)}) "
+            f"{{ return async function ({', '.join(SCRIPT_PARAMETERS + tuple(ALLOWED_GLOBALS))}) {{{source}\n}}; }}; "
+            "undefined"
         )
         try:
             self._eval(wrapped, None)
@@ -374,7 +445,7 @@ class ScriptEngine:
         return ScriptOutcome(
             tests=[ScriptTest(t["name"], bool(t["passed"]), bool(t["skipped"]), t["error"]) for t in raw["tests"]],
             console=[(level, text) for level, text in raw["console"]],
-            scopes=raw["scopes"],
+            scopes={name: {k: _from_js(v) for k, v in values.items()} for name, values in raw["scopes"].items()},
             request=raw["request"],
             next_request=raw["nextRequest"],
             next_request_set=bool(raw["nextRequestSet"]),

@@ -1,34 +1,39 @@
-"""The secret-routing rule: a credential goes only to a Microsoft identity host over TLS.
+"""Which of a collection's variables are secrets that must not leave for the wrong host.
 
-A credential is the value of a ``type: secret`` variable or of a variable named like one
-(``client_secret``, ``password``, ``apiKey``...). Before a request leaves, its URL, headers (Basic
-credentials decoded) and body are searched for every credential in its raw, URL-encoded and
-JSON-escaped forms; if one is found and the destination is not an identity host over ``https``,
-nor a loopback address (the sandbox), nor a host the user allowed, ``SecretRoutingError`` names
-the variable and the host (design.md "Secrets").
+The rule itself is enforced on the wire, for every request, by :mod:`o365check.transport.egress`;
+this module only classifies, before the first request is sent:
 
-Tokens (``access_token``, ``AppAccessToken``...) are masked in reports but not routed: they are
-meant for resource hosts such as Graph.
+- a ``type: secret`` variable, or one named like a credential (``client_secret``, ``password``,
+  ``apiKey``...; tokens such as ``access_token`` are masked in reports but meant for resource
+  hosts such as Graph, so they are not routed);
+- any variable the OAuth 2.0 helper of any request, folder or the collection will send as its
+  client secret (so an unremarkable name such as ``{{cs}}`` is a secret from the first request on,
+  not only after the OAuth 2.0 item ran), and a literal client secret written in the auth block;
+- any variable named with ``o365check run --secret NAME``.
+
+Values a script derives from a secret are caught on the wire by the encodings the masker knows
+(raw, URL, JSON, Base64, fragments). Anything cleverer (reversed, XOR-ed, one character per
+request) is covered by a second rule: when a script may read a secret
+(:func:`script_may_read_secret`, judged conservatively from its text), the requests it makes with
+``pm.sendRequest``, and its item's own request if it is a pre-request script, may go only where
+a secret may go; and the values it stores in variables count as secrets derived from it (except
+values copied from a response it received, such as an access token).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
-from collections.abc import Iterable
-from urllib.parse import quote, quote_plus, urlsplit
+from collections.abc import Iterator
 
-from ..clouds import IDENTITY_HOSTS
-from ..errors import SecretRoutingError
 from ..redact import is_secret_name
-from .requests_builder import BuiltRequest
+from .model import Auth, Collection, Folder, Item
+from .variables import js_string
 
-__all__ = ["LOOPBACK_HOSTS", "SecretRouter", "is_credential_name"]
+__all__ = ["is_credential_name", "oauth2_secret_literals", "oauth2_secret_names", "script_may_read_secret"]
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 _TOKENISH = re.compile(r"token", re.I)
+_REFERENCE = re.compile(r"\{\{([^{}]+)\}\}")
+_SECRET_PARAMS = ("clientSecret", "client_secret")
 
 
 def is_credential_name(name: str) -> bool:
@@ -36,76 +41,74 @@ def is_credential_name(name: str) -> bool:
     return is_secret_name(name) and not _TOKENISH.search(name)
 
 
-def _split(url: str) -> tuple[str, str]:
-    """``(scheme, host)`` of ``url``; an unparsable URL has no host (so it may receive no secret)."""
-    try:
-        parts = urlsplit(url)
-        return parts.scheme, (parts.hostname or "").lower()
-    except ValueError:
-        return "", ""
+def _auth_blocks(collection: Collection) -> Iterator[Auth]:
+    if collection.auth is not None:
+        yield collection.auth
+
+    def walk(nodes: list[Item | Folder]) -> Iterator[Auth]:
+        for node in nodes:
+            if isinstance(node, Folder):
+                if node.auth is not None:
+                    yield node.auth
+                yield from walk(node.items)
+            elif node.request.auth is not None:
+                yield node.request.auth
+
+    yield from walk(collection.items)
 
 
-def _forms(value: str) -> set[str]:
-    return {value, quote_plus(value), quote(value, safe=""), json.dumps(value)[1:-1]}
+def _client_secrets(collection: Collection) -> Iterator[str]:
+    for auth in _auth_blocks(collection):
+        if auth.type != "oauth2":
+            continue
+        for name in _SECRET_PARAMS:
+            value = auth.params.get(name)
+            if value not in (None, ""):
+                yield js_string(value)
 
 
-class SecretRouter:
-    """Knows the run's credentials and refuses requests that would carry one to the wrong host."""
+def oauth2_secret_names(collection: Collection) -> set[str]:
+    """The variables any OAuth 2.0 auth block of ``collection`` uses in its client secret."""
+    return {m.strip() for text in _client_secrets(collection) for m in _REFERENCE.findall(text)}
 
-    def __init__(self, allow_hosts: Iterable[str] = (), *, min_length: int = 4):
-        self.allow_hosts = {h.strip().lower() for h in allow_hosts if h and h.strip()}
-        self._credentials: dict[str, str] = {}  # value -> variable name
-        self._min_length = min_length
 
-    def register(self, name: str, value: object) -> None:
-        """Remember ``value`` as the credential held by variable ``name``."""
-        text = "" if value is None else str(value)
-        if len(text) >= self._min_length and text not in self._credentials:
-            self._credentials[text] = name
+def oauth2_secret_literals(collection: Collection) -> list[str]:
+    """Client secrets written literally in an OAuth 2.0 auth block (no ``{{variable}}``)."""
+    return [text for text in _client_secrets(collection) if not _REFERENCE.search(text)]
 
-    def register_variables(self, variables: dict[str, object], secret_keys: Iterable[str] = ()) -> None:
-        """Register the credentials among ``variables``: ``secret_keys`` plus credential-named keys."""
-        marked = set(secret_keys)
-        for key, value in variables.items():
-            if key in marked or is_credential_name(key):
-                self.register(key, value)
 
-    def host_may_receive_secrets(self, url: str) -> bool:
-        scheme, host = _split(url)
-        if host in self.allow_hosts or host in LOOPBACK_HOSTS or host.startswith("127."):
-            return True
-        return scheme == "https" and host in IDENTITY_HOSTS
+# Reading scopes only through a literal name is traceable; everything else may read any variable.
+_SCOPE_OBJECT = re.compile(r"\b(environment|globals|data|iterationData|variables|collectionVariables|_variables)\b")
+_TRACEABLE_USE = re.compile(r"""\s*\.\s*(?:(?:get|has)\s*\(\s*(['"`])([^'"`\\$]*)\1\s*\)|(?:set|unset|clear)\s*\()""")
+_DYNAMIC = re.compile(
+    r"\b(eval|Function|globalThis|require|replaceIn|Reflect|_values|toObject|toJSON)\b"
+    r"|\bpm\s*\[|\bthis\s*\["
+    r"|\]\s*\("  # a call on a computed member: e["g" + "et"](name)
+    r"|\.\s*(call|apply|bind)\s*\("
+    r"""|\.\s*(?:get|has)\s*\(\s*(?!(?P<q>['"`])[^'"`\\$]*(?P=q)\s*\))"""  # get(<computed name>), on anything
+)
 
-    def find_carried_secret(self, request: BuiltRequest) -> str | None:
-        """The name of a credential the request carries, or None."""
-        if not self._credentials:
-            return None
-        texts = [request.url]
-        for key, value in request.headers:
-            texts.append(value)
-            if key.lower() in ("authorization", "proxy-authorization") and value.lower().startswith("basic "):
-                try:
-                    texts.append(base64.b64decode(value[6:].strip(), validate=False).decode("utf-8", "replace"))
-                except (binascii.Error, ValueError):
-                    pass
-        if request.body:
-            texts.append(request.body.decode("utf-8", "replace"))
-        haystack = "\n".join(texts)
-        for value, name in self._credentials.items():
-            if any(form in haystack for form in _forms(value)):
-                return name
-        return None
 
-    def check_request_allowed(self, request: BuiltRequest) -> None:
-        """Raise ``SecretRoutingError(variable, host)`` when a credential would reach the wrong host."""
-        if self.host_may_receive_secrets(request.url):
-            return
-        name = self.find_carried_secret(request)
-        if name is not None:
-            _, host = _split(request.url)
-            reason = (
-                "a secret is only sent over TLS (https)"
-                if host in IDENTITY_HOSTS
-                else "a secret is only sent to a Microsoft identity host over TLS"
-            )
-            raise SecretRoutingError(name, host or "an unparsable URL", reason)
+def script_may_read_secret(source: str, secret_names: set[str]) -> str | None:
+    """The secret a script may read (its name, or ``"a secret"``), or None when it provably reads none.
+
+    Conservative, by the text: a script reads a secret when it names one, or reads a scope in
+    any way other than ``.get("literal")`` / ``.has("literal")`` of a non-secret name (a computed
+    name, ``toObject()``, the legacy ``environment[...]`` objects, ``replaceIn``, ``eval``...).
+    """
+    lowered = source.lower()
+    for name in sorted(secret_names):
+        if name and name.lower() in lowered:
+            return name
+    # Read by a computed name or wholesale: any of them (named, so the refusal says which).
+    anyone = ", ".join(sorted(secret_names)[:3]) + (", ..." if len(secret_names) > 3 else "") or "a secret"
+    if _DYNAMIC.search(source):
+        return anyone
+    for match in _SCOPE_OBJECT.finditer(source):
+        use = _TRACEABLE_USE.match(source, match.end())
+        if use is None:
+            return anyone
+        name = use.group(2)
+        if name is not None and (name in secret_names or is_credential_name(name)):
+            return name
+    return None

@@ -98,11 +98,11 @@ class SandboxAdapter(BaseAdapter):
             decode_content=False,
         )
         response._content = content
-        response._content_consumed = True
+        response._content_consumed = True  # type: ignore[attr-defined]  # requests' own flag, untyped
         response.url = request.url or ""
         response.request = request
         response.elapsed = timedelta(seconds=elapsed)
-        response.connection = self
+        response.connection = self  # type: ignore[assignment]  # requests reads .connection as any adapter
         return response
 
     def close(self) -> None:

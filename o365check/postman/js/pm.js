@@ -47,7 +47,8 @@
 
     // ---- variables ----
     var own = function (o, k) { return Object.prototype.hasOwnProperty.call(o, k); };
-    var PRECEDENCE = ['local', 'iterationData', 'environment', 'collectionVariables', 'globals'];
+    var TABLES = root.__o365tables; // from Python (scripts.py): one source for both languages
+    var PRECEDENCE = TABLES.scopePrecedence;
 
     function uuid4() {
         return 'xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx'.replace(/[xy]/g, function (c) {
@@ -55,14 +56,32 @@
             return (c === 'x' ? r : (r & 0x3 | 0x8)).toString(16);
         });
     }
-    var DYNAMIC = { // the common Postman dynamic variables; others stay verbatim
-        $guid: uuid4, $randomUUID: uuid4,
-        $timestamp: function () { return String(Math.floor(Date.now() / 1000)); },
-        $isoTimestamp: function () { return new Date().toISOString(); },
-        $randomInt: function () { return String(Math.floor(Math.random() * 1001)); }
-    };
+    // Postman's dynamic variables: the recipes of dynamic.py (one table for requests and scripts),
+    // filled here field by field exactly as dynamic.py fills them; unknown names stay verbatim.
+    var FIELD = new RegExp(TABLES.fieldPattern, 'g');
+    function pick(list) { return list[Math.floor(Math.random() * list.length)]; }
+    function randint(a, b) { return a + Math.floor(Math.random() * (b - a + 1)); }
+    function isoAt(ms) { return new Date(ms).toISOString(); }
+    var ALPHABETS = { alnum: 'abcdefghijklmnopqrstuvwxyz0123456789', hex: '0123456789abcdef',
+        letters: 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789' };
+    function fillField(match, kind, a, b, textCase) {
+        var value, i;
+        if (own(TABLES.wordLists, kind)) { value = pick(TABLES.wordLists[kind]); }
+        else if (kind === 'uuid') { value = uuid4(); }
+        else if (kind === 'unix') { value = String(Math.floor(Date.now() / 1000)); }
+        else if (kind === 'iso') { value = isoAt(Date.now()); }
+        else if (kind === 'date') { value = isoAt(Date.now() + randint(Number(a), Number(b)) * 86400000); }
+        else if (kind === 'int') { value = String(randint(Number(a), Number(b))); }
+        else if (kind === 'bool') { value = pick(['true', 'false']); }
+        else { for (value = '', i = 0; i < Number(a); i++) { value += pick(ALPHABETS[kind] || ALPHABETS.letters); } }
+        if (textCase === 'lower') { return value.toLowerCase(); }
+        return textCase === 'title' ? value.charAt(0).toUpperCase() + value.slice(1).toLowerCase() : value;
+    }
+    function dynamicValue(name) {
+        return own(TABLES.dynamicVariables, name) ? TABLES.dynamicVariables[name].replace(FIELD, fillField) : null;
+    }
 
-    // Resolve {{name}} repeatedly (nested variables), like Postman, at most 19 passes.
+    // Resolve {{name}} repeatedly (nested variables), like Postman, at most TABLES.maxSubstitutionPasses times.
     function replaceIn(template, lookup) {
         if (typeof template !== 'string') {
             if (template && typeof template === 'object') {
@@ -71,12 +90,14 @@
             return template;
         }
         var out = template;
-        for (var pass = 0; pass < 19; pass++) {
+        for (var pass = 0; pass < TABLES.maxSubstitutionPasses; pass++) {
             var changed = false;
             out = out.replace(/\{\{([^{}]*?)\}\}/g, function (match, name) {
                 var found = lookup(name);
-                if (found.has) { changed = true; return found.value === null || found.value === undefined ? '' : String(found.value); }
-                if (own(DYNAMIC, name)) { changed = true; return DYNAMIC[name](); }
+                // postman-collection: undefined resolves to '', null to 'null' (measured with Newman 6.2.2)
+                if (found.has) { changed = true; return found.value === undefined ? '' : String(found.value); }
+                var dynamic = dynamicValue(name);
+                if (dynamic !== null) { changed = true; return dynamic; }
                 return match;
             });
             if (!changed) { break; }
@@ -246,14 +267,57 @@
     }
     JSONError.prototype = Object.create(Error.prototype);
 
+    // The response's cookies (postman-collection CookieList): read from its Set-Cookie headers.
+    function CookieList(headers) {
+        var list = this._list = [];
+        headers.all().forEach(function (h) {
+            if (String(h.key).toLowerCase() !== 'set-cookie') { return; }
+            // requests joins repeated Set-Cookie headers with ", "; a date's comma is not followed by name=
+            String(h.value).split(/,(?=\s*[^;,=\s]+=)/).forEach(function (text) {
+                var parts = text.split(';'), first = parts.shift(), at = first.indexOf('=');
+                if (at < 1) { return; }
+                var cookie = { name: first.slice(0, at).trim(), value: first.slice(at + 1).trim() };
+                parts.forEach(function (p) {
+                    var eq = p.indexOf('='), k = (eq === -1 ? p : p.slice(0, eq)).trim().toLowerCase();
+                    var v = eq === -1 ? true : p.slice(eq + 1).trim();
+                    if (k === 'httponly') { cookie.httpOnly = true; } else if (k) { cookie[k] = v; }
+                });
+                list.push(cookie);
+            });
+        });
+    }
+    CookieList.prototype.one = function (name) {
+        for (var i = this._list.length - 1; i >= 0; i--) { if (this._list[i].name === name) { return this._list[i]; } }
+        return undefined;
+    };
+    CookieList.prototype.get = function (name) { var c = this.one(name); return c ? c.value : undefined; };
+    CookieList.prototype.has = function (name, value) {
+        var c = this.one(name);
+        return !!c && (arguments.length < 2 || c.value === value);
+    };
+    CookieList.prototype.all = function () { return this._list.slice(); };
+    CookieList.prototype.count = function () { return this._list.length; };
+    CookieList.prototype.each = function (fn) { this._list.forEach(fn); };
+    CookieList.prototype.toObject = function () {
+        var out = {};
+        this._list.forEach(function (c) { out[c.name] = c.value; });
+        return out;
+    };
+    CookieList.prototype.toJSON = CookieList.prototype.all;
+
     function Response(spec) {
         this.code = spec.code;
         this.status = spec.status;
         this.headers = new HeaderList(spec.headers);
+        this.cookies = new CookieList(this.headers);
         this.responseTime = spec.responseTime;
         this.responseSize = spec.responseSize;
         this._body = spec.body === null || spec.body === undefined ? '' : String(spec.body);
     }
+    Response.prototype.size = function () {
+        var body = this.responseSize || 0;
+        return { body: body, header: 0, total: body };
+    };
     Response.prototype.text = function () { return this._body; };
     Response.prototype.json = function () {
         try { return JSON.parse(this._body); } catch (e) { throw new JSONError(e.message); }
@@ -263,27 +327,179 @@
     Object.defineProperty(Response.prototype, 'to', { get: function () { return expect(this).to; } });
     root.__o365isResponse = function (v) { return v instanceof Response; };
 
-    // pm.sendRequest accepts a URL string or a request description (Postman's RequestDefinition).
+    // pm.sendRequest takes a URL string or a request definition as postman-collection's Request
+    // does (url string/object/Url, method, header as list/object/"K: v" lines, body modes, auth).
+    // Python parses the definition as it parses a collection's request; variables are not resolved
+    // (postman-runtime sends it through `httprequest`, which skips resolution).
     function normaliseSendRequest(req) {
-        if (typeof req === 'string') { return { url: req, method: 'GET', headers: [], body: null }; }
+        if (typeof req === 'string' || req instanceof Url) { return { url: String(req), method: 'GET' }; }
+        if (req instanceof Request) { req = req.toJSON(); }
         if (!req || typeof req !== 'object') { throw new TypeError('pm.sendRequest needs a URL or a request object, got ' + E.display(req)); }
-        var header = req.header || req.headers || [];
-        var headers = Array.isArray(header) ? header.map(function (h) { return { key: h.key, value: h.value }; })
-            : header instanceof HeaderList ? header.all()
-                : Object.keys(header).map(function (k) { return { key: k, value: header[k] }; });
-        var url = req.url instanceof Url ? req.url.toString() : (req.url && req.url.raw) || String(req.url);
-        return { url: url, method: String(req.method || 'GET').toUpperCase(), headers: headers, body: req.body || null };
+        var out = {};
+        Object.keys(req).forEach(function (k) { out[k] = req[k]; });
+        out.url = req.url instanceof Url ? req.url.toString() : req.url === undefined || req.url === null ? '' : req.url;
+        out.method = String(req.method || 'GET').toUpperCase();
+        var header = req.header !== undefined ? req.header : req.headers;
+        if (header instanceof HeaderList) { header = header.all(); }
+        if (header && typeof header === 'object' && !Array.isArray(header)) {
+            header = Object.keys(header).map(function (k) { return { key: k, value: header[k] }; });
+        }
+        if (Array.isArray(header)) {
+            header = header.map(function (h) {
+                if (typeof h === 'string') { var at = h.indexOf(':'); return { key: h.slice(0, at).trim(), value: h.slice(at + 1).trim() }; }
+                return h;
+            });
+        }
+        if (header !== undefined) { out.header = header; }
+        delete out.headers;
+        if (typeof req.body === 'string') { out.body = { mode: 'raw', raw: req.body }; }
+        return JSON.parse(JSON.stringify(out));
     }
+
+    // ---- the sandbox's libraries (bundled by tools/fetch_script_libraries.py) ----
+    // scripts.py evaluates a bundle into `libs` before the first script that names it.
+    var libs = {};
+    var sources = {}; // library name -> bundle text, for require() with a computed name
+    var LIBRARIES_MISSING = ': the script libraries are not built (run `python tools/fetch_script_libraries.py`; `make install` does)';
+    var libraryNames = []; // every name require() knows, set by scripts.py
+    var allowedGlobals = []; // uniscope's allowed globals, passed to scripts as parameters
+    function requireModule(name) {
+        name = String(name);
+        if (own(libs, name)) { return libs[name]; }
+        if (own(sources, name)) { // handed over as text for a require() with a computed name
+            var text = sources[name];
+            delete sources[name];
+            libs[name] = (0, eval)('(' + text + '\n)'); // the bundle is one expression
+            return libs[name];
+        }
+        if (libraryNames.indexOf(name) !== -1) {
+            throw notSupported("require('" + name + "') failed" + (libraryNames.built ? ': library not loaded' : LIBRARIES_MISSING));
+        }
+        var error = new Error("Cannot find module '" + name + "'"); // browserify's message, as in Newman
+        error.code = 'MODULE_NOT_FOUND';
+        throw error;
+    }
+    // postman-sandbox's legacy globals (lib/sandbox/postman-legacy-interface.js scopeLibraries)
+    var LEGACY_LIBRARIES = {
+        _: '@legacy/lodash3', CryptoJS: 'crypto-js', atob: 'atob', btoa: 'btoa', tv4: 'tv4',
+        xml2Json: '@legacy/xml2Json', Backbone: 'backbone', cheerio: 'cheerio'
+    };
+    function legacyLibrary(name) {
+        var module = LEGACY_LIBRARIES[name];
+        return own(libs, module) ? libs[module] : unsupported(name + LIBRARIES_MISSING);
+    }
+    // Using a legacy global logs postman-sandbox's deprecation warning, once per script and name.
+    var LEGACY_ALTERNATIVES = {
+        tests: 'pm.test()', globals: 'pm.globals', environment: 'pm.environment', data: 'pm.iterationData',
+        request: 'pm.request', responseCookies: 'pm.cookies', responseHeaders: 'pm.response.headers',
+        responseTime: 'pm.response.responseTime', responseCode: 'pm.response.code',
+        responseBody: 'pm.response.text()', iteration: 'pm.info.iteration', _: "require('lodash')",
+        CryptoJS: "require('crypto-js')", atob: "require('atob')", btoa: "require('btoa')", tv4: "require('ajv')",
+        xml2Json: "require('xml2js')", Backbone: "require('backbone')", cheerio: "require('cheerio')",
+        'postman.setNextRequest': 'pm.execution.setNextRequest()'
+    };
+    function deprecated(key, value, warned) {
+        if (!value || (typeof value !== 'object' && typeof value !== 'function')) { return value; }
+        var warn = function () {
+            // postman-sandbox reports any use of `postman` as postman.setNextRequest
+            var name = key === 'postman' ? 'postman.setNextRequest' : key;
+            if (!state || warned[name] || state.finished) { return; }
+            warned[name] = true;
+            state.console.push(['warn', 'Using "' + name + '" is deprecated. Use "' + LEGACY_ALTERNATIVES[name] + '" instead.']);
+        };
+        return new Proxy(value, {
+            get: function (target, prop) { warn(); return target[prop]; },
+            set: function (target, prop, v) { warn(); target[prop] = v; return true; },
+            apply: function (target, self, args) { warn(); return target.apply(self, args); }
+        });
+    }
+    // legacy `request.headers`: postman-collection's headers.toObject(true, false, true, true)
+    function legacyHeaders(headers) {
+        var out = {};
+        headers.all().forEach(function (h) {
+            if (h.disabled || !h.key) { return; }
+            var k = String(h.key).toLowerCase();
+            if (own(out, k)) { out[k] = [].concat(out[k], h.value); } else { out[k] = h.value; }
+        });
+        return out;
+    }
+    // legacy `request.data` (postman-legacy-interface getRequestBody): form fields as an object, raw as text
+    function legacyBody(body) {
+        if (!body || !body.mode) { return {}; }
+        if (body.mode === 'raw') { return body.raw || {}; }
+        if (body.mode === 'file') { return (body.file && body.file.content) || {}; }
+        var fields = body[body.mode];
+        if (!Array.isArray(fields)) { return {}; }
+        var out = {};
+        fields.forEach(function (f) {
+            if (f.disabled) { return; }
+            if (own(out, f.key) && out[f.key]) { out[f.key] = [].concat(out[f.key], f.value); } else { out[f.key] = f.value; }
+        });
+        return out;
+    }
+
+    // A variable set to undefined crosses to Python as this marker (kept undefined in the local
+    // scope; other scopes store it as null, as postman-runtime does).
+    var UNDEFINED_MARKER = '__o365check_undefined__';
+    function fromPython(values) {
+        var out = Object.assign({}, values);
+        Object.keys(out).forEach(function (k) {
+            if (out[k] && typeof out[k] === 'object' && out[k][UNDEFINED_MARKER] === 1) { out[k] = undefined; }
+        });
+        return out;
+    }
+    function toPython(scopes) {
+        var out = {};
+        Object.keys(scopes).forEach(function (name) {
+            var values = scopes[name], copy = {};
+            Object.keys(values).forEach(function (k) {
+                var v = values[k];
+                if (v === undefined) { v = name === 'local' ? { __o365check_undefined__: 1 } : null; }
+                copy[k] = v;
+            });
+            out[name] = copy;
+        });
+        return out;
+    }
+
+    // ---- timers: queued; Python fires them in due order without waiting ----
+    function makeTimers(s) {
+        function add(fn, delay, args, every) {
+            if (typeof fn !== 'function') { throw new TypeError('timer callback must be a function, got ' + E.display(fn)); }
+            var id = s.nextId++;
+            var timer = { id: id, due: (s.clock || 0) + (Number(delay) || 0), every: every, fn: function () { fn.apply(null, args); } };
+            s.timers.push(timer);
+            return id;
+        }
+        function clear(id) { s.timers = s.timers.filter(function (t) { return t.id !== id; }); }
+        return {
+            setTimeout: function (fn, delay) { return add(fn, delay, Array.prototype.slice.call(arguments, 2), 0); },
+            setInterval: function (fn, delay) { return add(fn, delay, Array.prototype.slice.call(arguments, 2), Math.max(Number(delay) || 0, 1)); },
+            setImmediate: function (fn) { return add(fn, 0, Array.prototype.slice.call(arguments, 1), 0); },
+            clearTimeout: clear, clearInterval: clear, clearImmediate: clear
+        };
+    }
+    // Libraries log through the global console (ajv's logger); Newman does not show that output.
+    root.console = { log: function () {}, info: function () {}, warn: function () {}, error: function () {}, debug: function () {} };
+    // Libraries loaded into the context (browserify's process shim, xml2js...) find timers on the
+    // global object; they act on the script running at the time.
+    ['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'clearImmediate'].forEach(function (name) {
+        root[name] = function () {
+            if (!state) { throw notSupported(name + ' outside a script'); }
+            return state.timerApi[name].apply(null, arguments);
+        };
+    });
 
     // ---- building the script's world ----
     function begin(ctx) {
         var scopes = {};
-        PRECEDENCE.forEach(function (name) { scopes[name] = Object.assign({}, (ctx.scopes || {})[name] || {}); });
+        PRECEDENCE.forEach(function (name) { scopes[name] = fromPython((ctx.scopes || {})[name] || {}); });
         var s = state = {
             ctx: ctx, scopes: scopes, tests: [], legacyTests: {}, console: [], error: null,
             nextRequest: null, nextRequestSet: false, skipRequest: false,
-            pending: [], timers: [], callbacks: {}, nextId: 1
+            pending: [], timers: [], callbacks: {}, nextId: 1, clock: 0
         };
+        var timers = s.timerApi = makeTimers(s);
         var request = s.request = new Request(ctx.request || {});
         var response = s.response = ctx.response ? new Response(ctx.response) : undefined;
 
@@ -347,21 +563,27 @@
                 skipRequest: function () { s.skipRequest = true; },
                 setNextRequest: setNextRequest
             }),
-            sendRequest: sendRequest
+            sendRequest: sendRequest,
+            // the response's cookies (empty before the request; the cookie jar is not provided)
+            cookies: guarded('pm.cookies', response ? response.cookies : new CookieList(new HeaderList([])))
         });
 
         var legacyResponseHeaders = response ? response.headers.toObject() : undefined;
+        // The legacy `environment` and `globals` objects follow the legacy setters (postman-legacy-interface.js).
+        var legacyEnvironment = Object.assign({}, scopes.environment), legacyGlobals = Object.assign({}, scopes.globals);
+        var legacyValue = function (v) { return (v === false || v) && typeof v.toString === 'function' ? v.toString() : v; };
+        var clearAll = function (values) { Object.keys(values).forEach(function (k) { delete values[k]; }); };
         var postman = guarded('postman', {
             setNextRequest: setNextRequest,
             // Legacy setters store truthy values and false as strings, like postman-sandbox.
-            setEnvironmentVariable: function (k, v) { scopes.environment[k] = (v === false || v) && typeof v.toString === 'function' ? v.toString() : v; },
+            setEnvironmentVariable: function (k, v) { v = legacyValue(v); legacyEnvironment[k] = v; scopes.environment[k] = v; },
             getEnvironmentVariable: function (k) { return own(scopes.environment, k) ? scopes.environment[k] : undefined; },
-            clearEnvironmentVariable: function (k) { delete scopes.environment[k]; },
-            clearEnvironmentVariables: function () { VariableScope.prototype.clear.call({ _values: scopes.environment }); },
-            setGlobalVariable: function (k, v) { scopes.globals[k] = (v === false || v) && typeof v.toString === 'function' ? v.toString() : v; },
+            clearEnvironmentVariable: function (k) { if (k) { delete legacyEnvironment[k]; } delete scopes.environment[k]; },
+            clearEnvironmentVariables: function () { clearAll(legacyEnvironment); clearAll(scopes.environment); },
+            setGlobalVariable: function (k, v) { v = legacyValue(v); legacyGlobals[k] = v; scopes.globals[k] = v; },
             getGlobalVariable: function (k) { return own(scopes.globals, k) ? scopes.globals[k] : undefined; },
-            clearGlobalVariable: function (k) { delete scopes.globals[k]; },
-            clearGlobalVariables: function () { VariableScope.prototype.clear.call({ _values: scopes.globals }); },
+            clearGlobalVariable: function (k) { if (k) { delete legacyGlobals[k]; } delete scopes.globals[k]; },
+            clearGlobalVariables: function () { clearAll(legacyGlobals); clearAll(scopes.globals); },
             getResponseHeader: response ? function (name) { return response.headers.get(name); } : undefined
         });
         if (!response) { delete postman.getResponseHeader; }
@@ -370,45 +592,49 @@
             return function () { s.console.push([level, formatArgs(arguments)]); };
         };
         var consoleObject = guarded('console', {
-            log: log('log'), info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug')
+            log: log('log'), info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug'),
+            clear: function () {} // postman-sandbox forwards it to the host; Newman prints nothing
         });
 
-        var setTimeout = function (fn, delay) {
-            var id = s.nextId++;
-            var args = Array.prototype.slice.call(arguments, 2);
-            s.timers.push({ id: id, due: Number(delay) || 0, fn: function () { fn.apply(null, args); } });
-            return id;
-        };
-        var clearTimeout = function (id) { s.timers = s.timers.filter(function (t) { return t.id !== id; }); };
-
-        var requireModule = function (name) { throw notSupported("require('" + name + "')"); };
         var legacyRequest = {
-            url: request.url.toString(), method: request.method, headers: request.headers.toObject(),
-            data: request.body && request.body.mode === 'raw' ? request.body.raw : request.body
+            id: info.requestId, name: info.requestName, description: undefined,
+            headers: legacyHeaders(request.headers), method: request.method, url: request.url.toString(),
+            data: legacyBody(request.body)
         };
+        var legacy = {
+            tests: s.legacyTests, postman: postman,
+            responseBody: response ? response.text() : undefined,
+            responseCode: response ? { code: response.code, name: response.status, detail: response.status } : undefined,
+            responseHeaders: legacyResponseHeaders,
+            responseTime: response ? response.responseTime : undefined,
+            responseCookies: response ? response.cookies : undefined, // a CookieList, as in postman-sandbox
+            request: legacyRequest,
+            globals: legacyGlobals, environment: legacyEnvironment,
+            data: Object.assign({}, scopes.iterationData),
+            iteration: (ctx.info || {}).iteration || 0
+        };
+        Object.keys(LEGACY_LIBRARIES).forEach(function (name) { legacy[name] = legacyLibrary(name); });
+        var warned = {};
+        Object.keys(legacy).forEach(function (key) { legacy[key] = deprecated(key, legacy[key], warned); });
+        var buffer = own(libs, 'buffer') ? libs.buffer.Buffer : unsupported('Buffer' + LIBRARIES_MISSING);
 
-        // The names and order here must match SCRIPT_PARAMETERS in scripts.py.
+        // The names and order here must match OUTER_PARAMETERS, SCRIPT_PARAMETERS, ALLOWED_GLOBALS in scripts.py.
         return [
-            pm, postman, s.legacyTests, consoleObject,
-            response ? response.text() : undefined,
-            response ? { code: response.code, name: response.status, detail: response.status } : undefined,
-            legacyResponseHeaders,
-            response ? response.responseTime : undefined,
-            unsupported('responseCookies'),
-            legacyRequest,
-            Object.assign({}, scopes.globals), Object.assign({}, scopes.environment), Object.assign({}, scopes.iterationData),
-            (ctx.info || {}).iteration,
-            setTimeout, clearTimeout, requireModule,
-            unsupported('_ (lodash)'), unsupported('CryptoJS'), unsupported('tv4'), unsupported('xml2Json'),
-            unsupported('cheerio'), unsupported('moment'), unsupported('atob'), unsupported('btoa'),
-            unsupported('XMLHttpRequest'), unsupported('fetch'), unsupported('process')
-        ];
+            requireModule, unsupported('XMLHttpRequest'), unsupported('fetch'), unsupported('process'),
+            pm, legacy.postman, legacy.tests, consoleObject,
+            legacy.responseBody, legacy.responseCode, legacy.responseHeaders, legacy.responseTime,
+            legacy.responseCookies, legacy.request, legacy.globals, legacy.environment, legacy.data, legacy.iteration,
+            timers.setTimeout, timers.clearTimeout, timers.setInterval, timers.clearInterval,
+            timers.setImmediate, timers.clearImmediate, buffer,
+            legacy._, legacy.CryptoJS, legacy.tv4, legacy.xml2Json, legacy.cheerio, legacy.atob, legacy.btoa,
+            legacy.Backbone
+        ].concat(allowedGlobals.map(function (name) { return root[name]; }));
     }
 
     // QuickJS names every frame's file "<input>" (no sourceURL), so scripts.py loads this library
     // from line LIBRARY_FIRST_LINE on: a frame below it, other than an eval's top level, is the
     // user's script, whose line numbers are the script's own.
-    var LIBRARY_FIRST_LINE = 100000; // keep equal to _LIBRARY_FIRST_LINE in scripts.py
+    var LIBRARY_FIRST_LINE = TABLES.libraryFirstLine;
     function scriptLine(stack) {
         var frame = /at ([^\n]*?) ?\(<input>:(\d+):\d+\)/g, match;
         while ((match = frame.exec(stack)) !== null) {
@@ -440,10 +666,11 @@
         };
     }
 
-    // Runs the compiled script (an async function, so top-level `await` works as in Postman).
+    // Runs the compiled script: `fn(outer...)` returns the script's (async) function of the rest.
+    var OUTER = 4; // OUTER_PARAMETERS in scripts.py
     function runScript(fn, args) {
         try {
-            var result = fn.apply(undefined, args);
+            var result = fn.apply(undefined, args.slice(0, OUTER)).apply(undefined, args.slice(OUTER));
             if (result && typeof result.then === 'function') { result.then(null, recordError); }
         } catch (e) { recordError(e); }
     }
@@ -479,16 +706,20 @@
     function fireTimer(id) {
         var timer = state.timers.filter(function (t) { return t.id === id; })[0];
         state.timers = state.timers.filter(function (t) { return t.id !== id; });
-        if (timer) { guardedCall(timer.fn); }
+        if (!timer) { return; }
+        state.clock = Math.max(state.clock, timer.due);
+        if (timer.every) { timer.due += timer.every; state.timers.push(timer); } // setInterval runs again
+        guardedCall(timer.fn);
     }
 
     function finish() {
         var s = state, tests = s.tests.slice();
         Object.keys(s.legacyTests).forEach(function (name) {
-            tests.push({ name: name, passed: !!s.legacyTests[name], skipped: false, error: s.legacyTests[name] ? null : 'expected false to be truthy' });
+            tests.push({ name: name, passed: !!s.legacyTests[name], skipped: false, error: s.legacyTests[name] ? null : 'expected ' + String(s.legacyTests[name]) + ' to be truthy' });
         });
+        s.finished = true;
         var out = JSON.stringify({
-            tests: tests, console: s.console, scopes: s.scopes, request: s.request.toJSON(),
+            tests: tests, console: s.console, scopes: toPython(s.scopes), request: s.request.toJSON(),
             nextRequest: s.nextRequest, nextRequestSet: s.nextRequestSet, skipRequest: s.skipRequest, error: s.error
         });
         state = null;
@@ -497,6 +728,8 @@
 
     root.__o365 = {
         begin: begin, runScript: runScript, recordError: recordError, takeWork: takeWork,
-        deliverResponse: deliverResponse, fireTimer: fireTimer, finish: finish
+        deliverResponse: deliverResponse, fireTimer: fireTimer, finish: finish, libs: libs, sources: sources,
+        setAllowedGlobals: function (names) { allowedGlobals = names.slice(); },
+        setLibraryNames: function (names, built) { libraryNames = names.slice(); libraryNames.built = built; }
     };
 })(globalThis);

@@ -38,8 +38,10 @@ class CliReporter:
         color: bool = True,
         progress: bool | None = None,
         context: DiagnosisContext | None = None,
+        target: str = "",
     ):
         self.out, self.summary = stream, summary
+        self.target = target  # what answers ("SANDBOX ...", "live ..."): said on the first line
         self.context = context
         self.color = color
         self._progress = progress
@@ -59,7 +61,7 @@ class CliReporter:
             if self._progress is None:
                 isatty = getattr(self.out, "isatty", lambda: False)
                 self._progress = bool(isatty()) and self._planned >= PROGRESS_THRESHOLD
-            self._write(f"o365check run\n\n{event.collection}")
+            self._write(f"o365check run{': ' + self.target if self.target else ''}\n\n{event.collection}")
             return
         if isinstance(event, ev.RunCompleted):
             if self._progress:

@@ -43,6 +43,7 @@ class JsonReporter:
         self._failures = tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8")
         self._failure_count = 0
         self._execution: dict[str, Any] | None = None
+        self._requests_in_item = 0
         self._executions = 0
         self._position = 0
         self._iteration = 0
@@ -74,11 +75,13 @@ class JsonReporter:
                 "item": {"id": event.item_id, "name": event.item},
                 "assertions": [],
             }
+            self._requests_in_item = 0
         elif self._execution is None:
             if isinstance(event, ev.RunCompleted):
                 self._finish(event)
             return
         elif isinstance(event, ev.RequestSent):
+            self._requests_in_item += 1
             self._execution["request"] = {
                 "url": url_object(event.url),
                 "method": event.method,
@@ -130,8 +133,13 @@ class JsonReporter:
             execution = self._execution
             if "request" in execution or "requestError" in execution or execution["assertions"]:
                 execution["id"] = execution["cursor"]["ref"]
-                self.out.write(("," if self._executions else "") + self._dump(execution))
-                self._executions += 1
+                # Newman's JSON reporter pushes the item's one execution object on every request
+                # event, pm.sendRequest ones included (newman lib/run/summary.js): k requests -> k
+                # identical entries showing the last request and all of the item's assertions.
+                text = self._dump(execution)
+                for _ in range(max(1, self._requests_in_item)):
+                    self.out.write(("," if self._executions else "") + text)
+                    self._executions += 1
             self._position += 1
             self._execution = None
 
