@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCK   := requirements.lock
 
-.PHONY: demo test lint lock lab bench install clean
+.PHONY: demo test lint lock lab web bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +48,14 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# JupyterLab refuses to run as root without --allow-root (containers run as root).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(ALLOW_ROOT)
+
+web: $(STAMP)  # the walkthrough as a standalone page (Voila) on 127.0.0.1; PORT=8866 by default
+	$(BIN)/o365check web --port $(or $(PORT),8866)
 
 bench: $(STAMP) $(LIBS)  # the runner benchmark needs Newman: npm install --prefix .ci newman@6 (as .ci/run does)
 	$(BIN)/python bench/cli_startup.py

@@ -1116,5 +1116,141 @@ def run(collection: str, **options: Any) -> None:
     sys.exit(run_collection_cli(RunOptions(collection, **options)))
 
 
+# ---------------------------------------------------------------------------- report / web (notebooks, issue 13)
+@main.command("report")
+@settings_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default="o365check-report.html",
+    show_default=True,
+    help="Where to write the HTML report (one self-contained file).",
+)
+@click.option(
+    "--notebook",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Run notebooks/10-support-check.ipynb with papermill instead and keep the executed notebook here "
+    "(outputs masked); needs the notebooks extra.",
+)
+@click.option(
+    "--postman/--no-postman",
+    default=True,
+    show_default=True,
+    help="Also send the token request exactly as the guide's Postman test does.",
+)
+@click.option(
+    "--max-wait",
+    type=click.FloatRange(0, 600),
+    default=0.0,
+    show_default=True,
+    help="Longest total wait (seconds) for Retry-After; 0 reports the wait instead.",
+)
+def report(settings: Any, output: str, notebook: str | None, postman: bool, max_wait: float) -> None:
+    """Run the whole check once and write a support report as a single HTML page.
+
+    The page names the tenant, the app and the time, the o365check version, and whether the
+    sandbox, a live tenant or a cassette answered; it lists every step with its result and, for
+    each failed step, the diagnosis with every ID support asks for (request-id, client-request-id,
+    trace and correlation IDs, timestamps) and links to Microsoft's documentation. It holds no
+    code and no secret: the client secret and the token are masked. Send it to whoever helps you.
+
+    Settings are read like every other command's (options, AZURE_* variables, --env-file, -e).
+    Pass the client secret through AZURE_CLIENT_SECRET rather than an option.
+
+    Exit codes: 0 every step passed, 1 a step failed, 2 unusable input, 3 a service could not be reached.
+
+    \b
+    Examples:
+        o365check report --sandbox no-admin-consent --output r.html
+        o365check report --env-file .env -o support.html
+        o365check report --sandbox --notebook support.ipynb -o support.html
+    """
+    from pathlib import Path
+
+    if notebook:
+        sys.exit(_report_with_papermill(settings, Path(output), Path(notebook), postman))
+    from .support_report import run_support_check
+
+    check = run_support_check(settings, postman=postman, max_wait=max_wait)
+    path = Path(output)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(check.document(), encoding="utf-8")
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write {output!r}: {exc.strerror}", param_hint="--output") from None
+    status, text = check.verdict()
+    click.echo(f"{text}\nReport written to {path}")
+    sys.exit(check.exit_code)
+
+
+def _report_with_papermill(settings: Any, output: Any, notebook: Any, postman: bool) -> int:
+    """The support notebook through papermill: secrets reach the kernel through its environment only."""
+    from pathlib import Path
+
+    from .errors import UsageError
+    from .settings import ENV_NAMES
+
+    try:
+        from .notebook_report import reported_exit_code, run_support_notebook
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise UsageError(f"--notebook needs papermill ({exc}). Fix: pip install 'o365check[notebooks]'") from None
+    source = Path(__file__).resolve().parents[1] / "notebooks" / "10-support-check.ipynb"
+    if not source.is_file():
+        raise UsageError(
+            f"--notebook runs {source}, which is not here (it ships with the source checkout). Fix: run from a checkout, or leave out --notebook"
+        )
+    environment = {
+        ENV_NAMES[name]: value.reveal() if hasattr(value, "reveal") else str(value)
+        for name in ("tenant_id", "client_id", "client_secret", "certificate_path", "certificate_password", "recipient")
+        if name in ENV_NAMES and (value := getattr(settings, name, None))
+    }
+    parameters = {
+        "scenario": settings.sandbox or "",
+        "sender": settings.sender,
+        "cloud": settings.cloud if settings.cloud != "global" else "",
+        "postman": postman,
+    }
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)  # the kernel inherits this process's environment
+    try:
+        executed, html = run_support_notebook(source, notebook, parameters=parameters, html=output, settings=settings)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    code = reported_exit_code(executed)
+    click.echo(
+        f"The check {'passed' if code == 0 else f'failed (exit code {code})'}.\nReport written to {html}; executed notebook: {executed}"
+    )
+    return code
+
+
+@main.command("web")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8866,
+    show_default=True,
+    help="Port on 127.0.0.1 (0 picks a free one).",
+)
+def web(port: int) -> None:
+    """Serve the walkthrough as a standalone page (Voila) on 127.0.0.1: no code, no Jupyter menus.
+
+    Fill in the credentials (or use the sandbox), get a token, send the test e-mail and run the whole
+    check from a browser. Secrets stay in the page's kernel: nothing is written to disk. The URL is
+    printed when the page is ready; Ctrl+C stops it.
+
+    \b
+    Example:
+        o365check web --port 8866
+    """
+    from .web import serve
+
+    sys.exit(serve(port))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -7,20 +7,25 @@ is not stored, and every output is passed through the settings' ``Redactor`` bef
 notebook and the HTML are written, in case a cell printed a secret anyway.
 
     python -m o365check.notebook_report notebooks/10-support-check.ipynb out/support.ipynb -p scenario ""
+
+``o365check report --notebook out/support.ipynb`` does the same from the command line.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Mapping, Sequence
+from html import unescape
 from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
 from .redact import Redactor, is_secret_name
 from .settings import Settings
+from .support_report import check_scenario_name, document
 
-__all__ = ["mask_notebook", "reported_exit_code", "run_support_notebook", "write_html_report"]
+__all__ = ["mask_notebook", "report_fragment", "reported_exit_code", "run_support_notebook", "write_html_report"]
 
 
 def _refuse_secret_parameters(parameters: Mapping[str, Any]) -> None:
@@ -37,25 +42,47 @@ def mask_notebook(nb: Any, redactor: Redactor) -> Any:
     nb.metadata.pop("widgets", None)
     if "papermill" in nb.metadata:
         nb.metadata["papermill"] = redactor.data(nb.metadata["papermill"])
+    import nbformat
+
     for cell in nb.cells:
         cell.source = redactor.text(cell.source)
-        for output in cell.get("outputs", []):
-            if "text" in output:
-                output["text"] = redactor.text(output["text"])
-            if "data" in output:
-                output["data"] = redactor.data(output["data"])
-            if "traceback" in output:
-                output["traceback"] = [redactor.text(line) for line in output["traceback"]]
+        if "outputs" in cell:  # every field: text, data, and an error's ename/evalue/traceback
+            cell.outputs = [nbformat.from_dict(redactor.data(dict(output))) for output in cell.outputs]
     return nb
 
 
+def report_fragment(nb: Any) -> str | None:
+    """The support report the notebook displayed (``SupportCheck.fragment``), or None if no cell showed one."""
+    for cell in reversed(nb.cells):
+        for output in cell.get("outputs", []):
+            html = output.get("data", {}).get("text/html", "")
+            html = "".join(html) if isinstance(html, list) else str(html)
+            if 'class="o365check-report"' in html:
+                return html
+    return None
+
+
 def write_html_report(notebook: str | Path, html_path: str | Path, redactor: Redactor) -> Path:
-    """The executed notebook as a standalone HTML page (nbconvert), masked once more."""
+    """The executed notebook as a standalone HTML page, masked once more.
+
+    When the notebook displayed a support report, the page is that report (the same document
+    ``o365check report`` writes). Otherwise (a cell failed first, or another notebook) it is the
+    notebook's outputs through nbconvert, without any code or parameter cell.
+    """
     import nbformat
-    from nbconvert import HTMLExporter
 
     nb = mask_notebook(nbformat.read(str(notebook), as_version=4), redactor)
-    body, _resources = HTMLExporter().from_notebook_node(nb)
+    fragment = report_fragment(nb)
+    if fragment is not None:
+        match = re.search(r'data-title="([^"]*)"', fragment)
+        body = document(fragment, unescape(match.group(1)) if match else "o365check support report")
+    else:
+        from nbconvert import HTMLExporter
+
+        nb.cells = [c for c in nb.cells if not {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))]
+        exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+        nb.metadata["title"] = f"o365check: {Path(notebook).stem} (outputs only)"
+        body, _resources = exporter.from_notebook_node(nb)
     html_path = Path(html_path)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(redactor.text(body), encoding="utf-8")
@@ -74,28 +101,37 @@ def run_support_notebook(
     """Execute ``notebook`` with non-secret ``parameters``; write the masked result (and HTML).
 
     ``settings`` (default ``Settings.from_env()``) names the secrets to mask: the same ones the
-    kernel reads from the environment.
+    kernel reads from the environment. A cell that fails (the support notebook's last cell fails
+    on purpose when the check failed) still leaves a masked notebook and an HTML page behind.
     """
     import nbformat
     import papermill
+    from papermill.exceptions import PapermillExecutionError
 
     parameters = dict(parameters or {})
     _refuse_secret_parameters(parameters)
+    check_scenario_name(str(parameters.get("scenario") or ""))
     redactor = (settings if settings is not None else Settings.from_env()).redactor()
     notebook, output = Path(notebook), Path(output)
+    if not notebook.is_file():
+        raise UsageError(f"notebook {str(notebook)!r} does not exist. Fix: give the path of an .ipynb file")
     output.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(
-        str(notebook),
-        str(output),
-        parameters=parameters,
-        cwd=str(notebook.parent.resolve()),
-        kernel_name="python3",
-        progress_bar=False,
-        store_widget_state=False,
-        execution_timeout=timeout,
-    )
-    nb = mask_notebook(nbformat.read(str(output), as_version=4), redactor)
-    nbformat.write(nb, str(output))
+    try:
+        papermill.execute_notebook(
+            str(notebook),
+            str(output),
+            parameters=parameters,
+            cwd=str(notebook.parent.resolve()),
+            kernel_name="python3",
+            progress_bar=False,
+            store_widget_state=False,
+            execution_timeout=timeout,
+        )
+    except PapermillExecutionError:
+        pass  # the executed notebook holds the error (masked below); the exit code says it failed
+    finally:
+        if output.is_file():  # mask before anything else can read it, whatever happened
+            nbformat.write(mask_notebook(nbformat.read(str(output), as_version=4), redactor), str(output))
     html_path = write_html_report(output, html, redactor) if html is not None else None
     return output, html_path
 
@@ -115,11 +151,27 @@ def _parse_value(text: str) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m o365check.notebook_report IN OUT [-p NAME VALUE]... [--html FILE]``."""
-    parser = argparse.ArgumentParser(prog="python -m o365check.notebook_report", description=main.__doc__)
-    parser.add_argument("notebook")
-    parser.add_argument("output")
-    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
-    parser.add_argument("--html", help="also write an HTML report here (default: OUTPUT with .html)")
+    parser = argparse.ArgumentParser(
+        prog="python -m o365check.notebook_report",
+        description="Run a notebook headless with papermill (normally notebooks/10-support-check.ipynb), write the "
+        "executed notebook with every output masked, and an HTML report. Secrets come from environment variables "
+        "(AZURE_CLIENT_SECRET...), never from parameters. `o365check report --notebook OUT` does the same.",
+        epilog="Exit codes: 0 the check passed, 1 it failed (or a cell failed), 2 unusable input. Example: "
+        "AZURE_TENANT_ID=... AZURE_CLIENT_ID=... AZURE_CLIENT_SECRET=... python -m o365check.notebook_report "
+        "notebooks/10-support-check.ipynb out/support.ipynb -p scenario ''",
+    )
+    parser.add_argument("notebook", help="the notebook to run (.ipynb)")
+    parser.add_argument("output", help="where to write the executed notebook (outputs masked)")
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="a non-secret parameter, e.g. -p scenario no-admin-consent (repeatable)",
+    )
+    parser.add_argument("--html", help="where to write the HTML report (default: OUTPUT with .html)")
     args = parser.parse_args(argv)
     html = args.html or str(Path(args.output).with_suffix(".html"))
     try:
@@ -135,19 +187,15 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def reported_exit_code(executed: str | Path) -> int:
-    """The check's exit code, which the support notebook's last cell shows (``report.exit_code``).
+    """The check's exit code, which the support report carries (``data-exit-code``).
 
-    1 when the notebook shows none (a cell failed before the check finished).
+    1 when the notebook shows no report (a cell failed before the check finished).
     """
     import nbformat
 
-    nb = nbformat.read(str(executed), as_version=4)
-    code_cells = [c for c in nb.cells if c.cell_type == "code"]
-    for output in code_cells[-1].get("outputs", []) if code_cells else []:
-        text = str(output.get("data", {}).get("text/plain", "")).strip()
-        if output.get("output_type") == "execute_result" and text.isdigit():
-            return int(text)
-    return 1
+    fragment = report_fragment(nbformat.read(str(executed), as_version=4))
+    match = re.search(r'data-exit-code="(\d)"', fragment or "")
+    return int(match.group(1)) if match else 1
 
 
 if __name__ == "__main__":

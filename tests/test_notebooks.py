@@ -24,17 +24,25 @@ from o365check.targets import open_target
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+WEB_PAGE = ROOT / "o365check" / "web" / "walkthrough.ipynb"  # what `o365check web` serves
+ALL_NOTEBOOKS = [*NOTEBOOKS, WEB_PAGE]
 CANARY = "canary-Q~nb-5e1f0c9a-DO-NOT-LEAK"
 
 # What each notebook must show when run top to bottom in the sandbox ("ok" scenario).
+# Action cells show their result (an Outcome's HTML) under the cell, not just a repr.
 EXPECTED_SANDBOX = {
-    "03-token.ipynb": ["method='postman'", "method='msal'"],
-    "04-send-test-email.ipynb": ["SendResult(status=202"],
-    "05-diagnose-failures.ipynb": ["'AADSTS7000215'", "'ok': 0"],
-    "06-run-a-collection.ipynb": ["2 test(s) passed, 0 failed.", "Replayed "],
-    "07-limit-mail-send.ipynb": ["'ErrorAccessDenied'"],
+    "00-index.ipynb": ["What it shows", "no-admin-consent"],
+    "03-token.ipynb": [
+        "Bearer token received with the Postman-style request",
+        "Bearer token received with MSAL",
+        "Raw answer of the token endpoint",
+    ],
+    "04-send-test-email.ipynb": ["Graph answered 202 Accepted"],
+    "05-diagnose-failures.ipynb": ["AADSTS7000215", "Everything passed", "Every step passed."],
+    "06-run-a-collection.ipynb": ["2 test(s) passed, 0 failed.", "Replayed ", "still in Sandbox tenant mode"],
+    "07-limit-mail-send.ipynb": ["ErrorAccessDenied"],
     "08-smtp-oauth.ipynb": ["'smtp-send': 'passed'", "'smtp-sp-wrong-object-id': ('smtp-auth', '5.7.3')"],
-    "10-support-check.ipynb": ["Every step passed."],
+    "10-support-check.ipynb": ["Every step passed", "o365check support report"],
 }
 
 
@@ -79,7 +87,7 @@ def test_there_is_an_index_and_one_notebook_per_task():
         assert f"({name})" in linked, f"{name} is not linked from the index"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.name)
 def test_committed_without_outputs_or_widget_state(path):
     nb = nbformat.read(path, as_version=4)
     assert "widgets" not in nb.metadata and "papermill" not in nb.metadata
@@ -88,15 +96,35 @@ def test_committed_without_outputs_or_widget_state(path):
             assert cell.outputs == [] and cell.execution_count is None, f"{path.name} has outputs"
 
 
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.name)
+def test_prose_is_markdown_and_code_cells_are_short(path):
+    """Explanations live in Markdown cells (wrapped, proportional font), never printed from code."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert "print(" not in cell.source, f"{path.name}: prose printed from code: {cell.source!r}"
+            assert len(cell.source.splitlines()) <= 15, f"{path.name}: a long code cell is not a walkthrough step"
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+
+
+def test_notebook_texts_match_what_the_panels_do():
+    """Issue 13: the texts once promised what did not happen."""
+    setup = "".join(c.source for c in nbformat.read(ROOT / "notebooks" / "01-setup-walkthrough.ipynb", 4).cells)
+    assert "at the bottom" not in setup and "in notebook 2" not in setup
+    assert "credentials panel further down this notebook" in setup
+    send = "".join(c.source for c in nbformat.read(ROOT / "notebooks" / "04-send-test-email.ipynb", 4).cells)
+    assert "adele.vance@contoso.example" in send and "O365CHECK_RECIPIENT" in send
+
+
 def test_nbstripout_verify_passes():
     result = subprocess.run(
-        [sys.executable, "-m", "nbstripout", "--verify", *map(str, NOTEBOOKS)], capture_output=True, text=True
+        [sys.executable, "-m", "nbstripout", "--verify", *map(str, ALL_NOTEBOOKS)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.name)
 def test_runs_top_to_bottom_in_the_sandbox(path, clean_env):
     nb = execute(path)
     text = shown_text(nb)
@@ -118,7 +146,7 @@ def recorded_cassette(tmp_path_factory) -> Path:
 
 
 EXPECTED_REPLAY = {
-    "03-token.ipynb": ["method='postman'", "method='msal'"],
+    "03-token.ipynb": ["Bearer token received with the Postman-style request", "Bearer token received with MSAL"],
     "04-send-test-email.ipynb": ["MailboxNotEnabledForRESTAPI"],
     "05-diagnose-failures.ipynb": ["MailboxNotEnabledForRESTAPI"],
     # a Graph cassette has no SMTP transcript beside it: the panel says so, the scenario table still runs

@@ -35,6 +35,12 @@ def seen(widget: w.HTML) -> str:
     return re.sub(r" ([:.,;])", r"\1", text)
 
 
+def latest(panel) -> str:
+    """What a learner reads in the newest entry of a panel's history (without its time and title line)."""
+    html = re.sub(r'^<div class="o365check-entry"[^>]*><div[^>]*>.*?</div>', "", panel.history.latest, count=1)
+    return seen(w.HTML(html))
+
+
 def all_state(widget: w.Widget) -> str:
     """Every synced value of a widget tree, as it could be saved in a notebook's widget state."""
     parts = [json.dumps(widget.get_state(), default=str)]
@@ -127,21 +133,22 @@ def test_example_values_fill_the_plain_fields_only(walk):
 def test_postman_request_is_shown_with_the_secret_masked(walk):
     token = TokenPanel(walk)
     token.show_request_button.click()
-    shown = seen(token.request_view)
+    shown = latest(token)
     assert "POST https://login.microsoftonline.com/" in shown
     assert "User-Agent: PostmanRuntime/" in shown
     assert "client_secret=********" in shown and "grant_type=client_credentials" in shown
-    assert SECRET_VALUE not in token.request_view.value
+    assert SECRET_VALUE not in token.history.widget.value
 
 
 @pytest.mark.parametrize("button", ["postman_button", "msal_button"])
 def test_token_happy_path_shows_claims_with_verdicts(walk, button):
     token = TokenPanel(walk)
     getattr(token, button).click()
-    assert seen(token.result).startswith("✔ ok Bearer token received")
-    claims = seen(token.claims_view)
+    shown = latest(token)
+    assert ("✔ ok Bearer token received" in shown) and ("✘" not in shown)
+    claims = shown.split("Claims (decoded")[1]
     for claim in ("aud", "tid", "appid", "roles", "idtyp", "exp"):
-        assert f"✔ passed {claim}" in claims
+        assert re.search(rf"\b{claim} .*?✔ passed", claims), claim
     assert "Mail.Send" in claims
     assert walk.token is not None
     token_text = walk.token.access_token.reveal()
@@ -152,18 +159,20 @@ def test_token_with_secret_id_shows_aadsts_and_the_fix(walk):
     use_scenario(walk, "secret-id-not-value")
     token = TokenPanel(walk)
     token.postman_button.click()
-    shown = seen(token.result)
-    assert shown.startswith("✘ failed") and "AADSTS7000215" in shown
+    shown = latest(token)
+    assert "✘ failed" in shown and "AADSTS7000215" in shown
     assert "The client secret is wrong" in shown  # the diagnosis title
-    assert walk.token is None and token.claims_view.value == ""
+    assert walk.token is None and "Claims (decoded" not in shown
+    assert '"error": "invalid_client"' in shown  # the raw answer of the token endpoint
 
 
 def test_token_without_consent_fails_the_roles_claim(walk):
     use_scenario(walk, "no-admin-consent")
     token = TokenPanel(walk)
     token.msal_button.click()
-    claims = seen(token.claims_view)
-    assert "✘ failed roles (no roles claim) expected contains Mail.Send" in claims
+    claims = latest(token)
+    assert "Claim Value Verdict" in claims  # every column labelled, the verdict last
+    assert "roles (no roles claim) ✘ failed expected contains Mail.Send" in claims
     assert "Mail.Send is not granted as an application permission" in claims
 
 
@@ -171,7 +180,7 @@ def test_tenant_mode_without_credentials_does_not_fall_back_to_the_sandbox(walk)
     walk.set_mode("tenant")
     token = TokenPanel(walk)
     token.msal_button.click()
-    assert "needs the Tenant ID, Client ID and client secret" in seen(token.result)
+    assert "needs the Tenant ID, Client ID and client secret" in latest(token)
     assert walk.opened is None
 
 
@@ -184,7 +193,7 @@ def test_typed_settings_are_validated_before_any_request(walk):
     panel.sender.value = "notifications@contoso.com"
     token = TokenPanel(walk)
     token.postman_button.click()
-    assert "is not a specific tenant" in seen(token.result)
+    assert "is not a specific tenant" in latest(token)
     assert CANARY not in all_state(token.widget) + all_state(panel.widget)
 
 
@@ -193,27 +202,27 @@ def test_send_reaches_the_sandbox_outbox_addressed_to_the_sender(walk):
     token, send = TokenPanel(walk), SendPanel(walk)
     token.msal_button.click()
     send.send_button.click()
-    assert "202 Accepted" in seen(send.result)
+    assert "202 Accepted" in latest(send)
     outbox = walk.opened.sandbox.outbox
     assert len(outbox) == 1
     settings = walk.opened.settings
     assert outbox[0]["sender"] == settings.sender
     row = f"{settings.sender} {settings.effective_recipient} o365check test message"
-    assert f"Sandbox outbox (1 message(s)) From To Subject Accepted at {row}" in seen(send.outbox)
+    assert f"Sandbox outbox (1 message(s)) From To Subject Accepted at {row}" in latest(send)
 
 
 def test_send_to_the_sender_itself(walk):
     send = SendPanel(walk)
     send.recipient.value = "notifications@contoso.example"  # the sandbox's sender
     send.send_button.click()
-    assert "from notifications@contoso.example to notifications@contoso.example was accepted" in seen(send.result)
+    assert "from notifications@contoso.example to notifications@contoso.example was accepted" in latest(send)
     assert walk.opened.sandbox.outbox[0]["to"] == ["notifications@contoso.example"]
 
 
 def test_send_without_token_gets_one_first(walk):
     send = SendPanel(walk)
     send.send_button.click()
-    assert "No token yet, so one was requested through MSAL first" in seen(send.result)
+    assert "No token yet, so one was requested through MSAL first" in latest(send)
 
 
 @pytest.mark.parametrize("scenario", ["mailbox-unlicensed", "access-policy-denied", "sender-not-found"])
@@ -221,9 +230,9 @@ def test_send_failures_show_graph_code_and_diagnosis(walk, scenario):
     use_scenario(walk, scenario)
     send = SendPanel(walk)
     send.send_button.click()
-    shown = seen(send.result)
+    shown = latest(send)
     assert shown.startswith("✘ failed") and SCENARIOS[scenario].error_code in shown
-    assert "Sandbox outbox: empty." in seen(send.outbox)
+    assert "Sandbox outbox: empty." in latest(send)
 
 
 # ----------------------------------------------------------------------------- doctor
@@ -236,15 +245,15 @@ LOOPBACK = pytest.mark.block_network(allowed_hosts=["127.0.0.1"])
 )
 def test_scenario_tour_shows_where_each_scenario_fails(name):
     tour = ScenarioTour()
-    report = tour.check(name)
+    report = tour.check(name).value
     expected = SCENARIOS[name].failing_step
     failed = report.failed_step
     assert (failed.name if failed else None) == expected
-    shown = seen(tour.result)
+    shown = latest(tour)
     if expected is None:
         assert "✘" not in shown
     else:
-        assert f"✘ failed {failed.title}" in shown
+        assert f"{failed.title} ✘ failed" in shown
         assert failed.diagnosis.title in shown
         if not expected.endswith("claims"):  # claims failures carry our finding code, not Graph's / SMTP's
             assert SCENARIOS[name].error_code in shown
@@ -254,9 +263,9 @@ def test_scenario_tour_shows_where_each_scenario_fails(name):
 def test_scenario_tour_table_has_a_row_per_scenario():
     tour = ScenarioTour()
     tour.all_button.click()
-    rows = seen(tour.result)
-    assert "✔ passed ok Everything passed" in rows
-    assert "✘ failed secret-id-not-value token AADSTS7000215" in rows
+    rows = latest(tour)
+    assert "ok ✔ passed Everything passed" in rows
+    assert "secret-id-not-value ✘ failed App-only token from the token endpoint (MSAL) AADSTS7000215" in rows
     assert rows.count("✘ failed") == sum(1 for s in SCENARIOS.values() if s.failing_step)
 
 
@@ -264,7 +273,7 @@ def test_doctor_panel_runs_in_the_chosen_mode(walk):
     use_scenario(walk, "throttled")
     doctor = DoctorPanel(walk)
     doctor.run_button.click()
-    shown = seen(doctor.result)
+    shown = seen(w.HTML(doctor.history.latest))
     assert "sandbox scenario 'throttled'" in shown and "ApplicationThrottled" in shown
     assert doctor.report.exit_code == 1
 
@@ -299,7 +308,7 @@ GUIDE = str(Path(__file__).resolve().parents[1] / "collections" / "office365-sen
 def test_collection_runs_the_guide_requests_in_the_sandbox(walk):
     runner = CollectionPanel(walk, GUIDE)
     runner.run_button.click()
-    shown = seen(runner.result)
+    shown = latest(runner)
     assert "2 test(s) passed, 0 failed." in shown
     assert "✔ token request succeeds (200)" in shown and "✔ sendMail is accepted (202)" in shown
     assert len(walk.opened.sandbox.outbox) == 1
@@ -309,7 +318,7 @@ def test_collection_failure_shows_the_diagnosis(walk):
     use_scenario(walk, "wrong-secret")
     runner = CollectionPanel(walk, GUIDE)
     runner.run_button.click()
-    shown = seen(runner.result)
+    shown = latest(runner)
     assert "✘ token request succeeds (200): expected response to have status code 200 but got 401" in shown
     assert "AADSTS7000215" in shown and "The client secret is wrong" in shown
 
@@ -320,12 +329,16 @@ def test_collection_record_then_replay_gives_the_same_table(walk, tmp_path):
     runner = CollectionPanel(walk, GUIDE)
     runner.cassette.value = str(tmp_path / "run.yaml")
     runner.record_button.click()
-    recorded = seen(runner.result)
+    recorded = latest(runner)
     assert "Recorded sandbox scenario 'ok'" in recorded
     assert "0 test(s) passed, 2 failed." in recorded and "AADSTS7000215" in recorded  # the canary was sent
     runner.replay_button.click()
-    replayed = seen(runner.result)
-    assert walk.mode == "cassette" and replayed.startswith("ℹ info Replayed")
+    replayed = latest(runner)
+    # The replay ran from the cassette, but the walkthrough (and so the selector and the credentials) stayed in the sandbox.
+    assert (
+        walk.mode == "sandbox" and replayed.startswith("ℹ info Replayed") and "still in Sandbox tenant mode" in replayed
+    )
+    assert len(runner.history.entries) == 2  # the recording's entry is still there, under the replay's
     assert replayed.split("Request Sent Answer Tests")[1] == recorded.split("Request Sent Answer Tests")[1]
     assert CANARY not in (tmp_path / "run.yaml").read_text()
 
@@ -334,7 +347,7 @@ def test_collection_replay_without_a_recording_says_how_to_fix_it(walk, tmp_path
     runner = CollectionPanel(walk, GUIDE)
     runner.cassette.value = str(tmp_path / "missing.yaml")
     runner.replay_button.click()
-    assert "does not exist. Fix: click 'Run and record' first" in seen(runner.result)
+    assert "does not exist. Fix: click 'Run and record' first" in latest(runner)
 
 
 def test_collection_script_errors_are_shown_not_silent(walk, tmp_path):
@@ -344,6 +357,101 @@ def test_collection_script_errors_are_shown_not_silent(walk, tmp_path):
     path.write_text(json.dumps(collection))
     runner = CollectionPanel(walk, str(path))
     runner.run_button.click()
-    assert "⚠ warning Get app-only access token: test script failed: Error: boom in the test script" in seen(
-        runner.result
-    )
+    assert "⚠ warning Get app-only access token: test script failed: Error: boom in the test script" in latest(runner)
+
+
+# ----------------------------------------------------------------------------- issue 13: one state, histories, links
+def links(html: str) -> list[tuple[str, str]]:
+    """(href, target) of every link in an HTML fragment."""
+    return re.findall(r'<a href="([^"]+)" target="([^"]+)" rel="noopener noreferrer"[^>]*>', html)
+
+
+def test_mode_selector_shows_a_mode_set_from_code(walk):
+    selector = ModeSelector(walk)
+    walk.set_mode("cassette", cassette="x.yaml")
+    assert selector.mode.value == "cassette" and selector.cassette.value == "x.yaml"
+    assert "'x.yaml' does not exist" in seen(selector.status)
+    walk.set_mode("sandbox", scenario="throttled")
+    assert (selector.mode.value, selector.scenario.value) == ("sandbox", "throttled")
+
+
+def test_replay_leaves_mode_selector_and_credentials_as_they_were(walk, tmp_path):
+    selector, credentials = ModeSelector(walk), CredentialsPanel(walk)
+    runner = CollectionPanel(walk, GUIDE)
+    runner.cassette.value = str(tmp_path / "run.yaml")
+    runner.record_button.click()
+    runner.replay_button.click()
+    assert selector.mode.value == walk.mode == "sandbox"
+    assert "is not set" not in " ".join(seen(note) for note in credentials.notes.values())
+    runner.run_button.click()  # runs in the sandbox (the outbox fills), not from the cassette
+    assert "Ran against sandbox scenario 'ok'" in latest(runner) and len(walk.opened.sandbox.outbox) == 1
+
+
+def test_cassette_mode_takes_empty_fields_from_the_recording(walk):
+    walk.set_mode("cassette", cassette="collections/cassettes/doctor-ok.yaml")
+    credentials = CredentialsPanel(walk)
+    notes = " ".join(seen(note) for note in credentials.notes.values())
+    assert "is not set" not in notes and "the value the cassette was recorded with is used" in notes
+
+
+def test_results_accumulate_newest_first_and_show_under_the_cell(walk):
+    token = TokenPanel(walk)
+    first = token.request_with_msal()
+    use_scenario(walk, "secret-id-not-value")
+    second = token.request_like_postman()
+    assert first.value is not None and second.value is None
+    assert token.history.entries == [second.html, first.html]  # both kept, the newest on top
+    assert "sandbox scenario 'secret-id-not-value'" in seen(w.HTML(second.html))
+    assert "sandbox scenario 'ok'" in seen(w.HTML(first.html))
+    assert second._repr_html_() == second.html  # a cell that runs the action shows its entry
+    assert repr(first).startswith("Outcome(AppToken(")
+
+
+def test_raw_token_answer_is_shown_with_the_token_masked(walk):
+    token = TokenPanel(walk)
+    outcome = token.request_like_postman()
+    shown = latest(token)
+    assert "Raw answer of the token endpoint" in shown and "HTTP 200" in shown
+    assert '"token_type": "Bearer"' in shown and '"expires_in":' in shown
+    access = outcome.value.access_token.reveal()
+    assert '"access_token": "********"' in shown
+    assert access not in all_state(token.widget) and access not in outcome.html
+
+
+def test_every_url_in_a_diagnosis_is_a_link_opening_a_new_tab(walk):
+    use_scenario(walk, "no-admin-consent")
+    doctor = DoctorPanel(walk)
+    html = doctor.run().html
+    found = links(html)
+    assert all(target == "_blank" for _href, target in found)
+    hrefs = [href for href, _ in found]
+    assert any(h.startswith("https://learn.microsoft.com/") for h in hrefs)  # the reference
+    assert any("/adminconsent?client_id=" in h for h in hrefs)  # the admin-consent URL in the fixes
+    assert "Request ID" in seen(w.HTML(html)) and "Client request ID" in seen(w.HTML(html))  # the send's IDs
+
+
+def test_checklist_consent_link_and_portal_hint_are_links(walk):
+    checklist = SetupChecklist(walk)
+    hrefs = [href for href, target in links(checklist.consent.value) if target == "_blank"]
+    assert any("/adminconsent?client_id=" in h for h in hrefs) and "https://portal.azure.com" in hrefs
+    assert "<pre" not in checklist.consent.value  # prose, not monospace
+
+
+def test_scoping_explanation_is_prose_and_commands_are_code(walk):
+    panel = MailboxScopingPanel(walk)
+    html = panel.commands.value
+    assert html.startswith("<p>") and "<pre" in html
+    prose = html.split("<pre")[0]
+    assert "any mailbox" in prose or "every mailbox" in prose or "Mail.Send" in prose
+    assert "New-ApplicationAccessPolicy" not in prose
+
+
+def test_send_placeholder_names_the_address_that_will_be_used(walk):
+    from o365check.sandbox.scenarios import RECIPIENT
+
+    send = SendPanel(walk)
+    assert RECIPIENT in send.recipient.placeholder  # the sandbox scenario's recipient, not "the sender itself"
+    outcome = send.send()
+    assert f"to {RECIPIENT} was accepted" in seen(w.HTML(outcome.html))
+    walk.set_mode("tenant")
+    assert "the sender itself" in send.recipient.placeholder

@@ -10,9 +10,10 @@ values and the last token, kept in Python and never in a widget.
     >>> ModeSelector(walk); CredentialsPanel(walk)
 """
 
+from .base import History, Outcome
 from .collection import CollectionPanel
 from .credentials import CredentialsPanel
-from .doctor import DoctorPanel, ScenarioTour, check_scenario, report_html
+from .doctor import DoctorPanel, ScenarioTour, check_scenario, report_html, scenarios_html
 from .mode import ModeSelector
 from .scoping import MailboxScopingPanel
 from .send import SendPanel
@@ -26,8 +27,10 @@ __all__ = [
     "CollectionPanel",
     "CredentialsPanel",
     "DoctorPanel",
+    "History",
     "MailboxScopingPanel",
     "ModeSelector",
+    "Outcome",
     "ScenarioTour",
     "SendPanel",
     "SetupChecklist",
@@ -36,4 +39,5 @@ __all__ = [
     "Walkthrough",
     "check_scenario",
     "report_html",
+    "scenarios_html",
 ]

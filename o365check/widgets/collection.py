@@ -24,8 +24,8 @@ from o365check.settings import Settings
 from o365check.targets import open_target
 
 from . import render
-from .base import Panel, context_of, failure_html
-from .state import Walkthrough
+from .base import History, Outcome, Panel, context_of, failure_html
+from .state import MODES, Walkthrough
 
 __all__ = ["CollectionPanel", "collection_environment", "events_html"]
 
@@ -48,14 +48,14 @@ def collection_environment(settings: Settings) -> dict[str, str]:
 
 def events_html(events: list[ev.Event], settings: Settings, redactor: Any) -> str:
     """One row per request (status and tests), then the diagnosis of each Microsoft error answer."""
-    rows: list[tuple[str, ...]] = []
+    rows: list[dict[str, str]] = []
     advice = ""
     notes: list[str] = []
     current: dict[str, str] = {}
     for event in events:
         if isinstance(event, ev.RequestSent):
             current = {"item": event.item, "request": f"{event.method} {event.url}", "answer": "", "tests": ""}
-            rows.append(current)  # type: ignore[arg-type]
+            rows.append(current)
         elif isinstance(event, ev.ResponseReceived) and current:
             current["answer"] = f"{event.code} {event.status}"
             if event.service_error is not None:
@@ -63,7 +63,7 @@ def events_html(events: list[ev.Event], settings: Settings, redactor: Any) -> st
         elif isinstance(event, ev.RequestFailed):
             rows.append(
                 {"item": event.item, "request": f"{event.method} {event.url}", "answer": event.message, "tests": ""}
-            )  # type: ignore[arg-type]
+            )
         elif isinstance(event, (ev.ScriptFailed, ev.ScriptNotRun, ev.WarningIssued)):
             # Never silent: a script that did not run explains a test count of zero.
             text = (
@@ -80,7 +80,7 @@ def events_html(events: list[ev.Event], settings: Settings, redactor: Any) -> st
                 f"{mark} {event.name}" + (f": {event.message}" if isinstance(event, ev.TestFailed) else "") + "\n"
             )
     table = render.kv_table(
-        [(r["item"], r["request"], r["answer"], r["tests"].strip()) for r in rows],  # type: ignore[index]
+        [(r["item"], r["request"], r["answer"], r["tests"].strip()) for r in rows],
         ("Request", "Sent", "Answer", "Tests"),
         redactor,
     )
@@ -91,7 +91,12 @@ def events_html(events: list[ev.Event], settings: Settings, redactor: Any) -> st
 
 
 class CollectionPanel(Panel):
-    """Run (in the current mode), run and record to a cassette, or replay that cassette."""
+    """Run (in the current mode), run and record to a cassette, or replay that cassette.
+
+    Replaying does not change the walkthrough's mode: the replay opens a target of its own on the
+    cassette, so the mode selector, the credentials panel and "Run the collection" keep meaning what
+    they show (before, a replay switched the whole notebook to cassette mode behind the selector's back).
+    """
 
     def __init__(self, walkthrough: Walkthrough, collection: str | Path = GUIDE_COLLECTION):
         self.walkthrough = walkthrough
@@ -104,13 +109,13 @@ class CollectionPanel(Panel):
         )
         self.record_button = w.Button(description="Run and record", layout=w.Layout(width="auto"))
         self.replay_button = w.Button(description="Replay the recording", layout=w.Layout(width="auto"))
-        self.result = w.HTML()
+        self.history = History()
         self.widget = w.VBox(
             [
                 self.collection,
                 self.cassette,
                 w.HBox([self.run_button, self.record_button, self.replay_button]),
-                self.result,
+                self.history.widget,
             ]
         )
         self.run_button.on_click(lambda _b: self.run())
@@ -118,48 +123,68 @@ class CollectionPanel(Panel):
         self.replay_button.on_click(lambda _b: self.replay())
         self.events: list[ev.Event] = []
 
-    def run(self) -> list[ev.Event]:
+    def run(self) -> Outcome:
         """Run against the walkthrough's target (a fresh one: the run starts from a clean state)."""
         self.walkthrough.close()
         try:
             target = self.walkthrough.target()
         except O365CheckError as exc:
-            self.result.value = failure_html(exc, self.walkthrough.current_settings(), self.walkthrough.redactor())
-            return []
+            return self._failed("Run the collection", exc, self.walkthrough.current_settings())
         what = (
             f"Replayed {self.walkthrough.cassette} (no network), recorded against {target.label}."
             if target.mode == "replay"
             else f"Ran against {target.label}."
         )
-        return self._run(target, what)
+        return self._run(target, f"Run the collection ({target.label})", what)
 
-    def record(self) -> list[ev.Event]:
+    def record(self) -> Outcome:
         """Run in the current mode with every exchange written (scrubbed) to the cassette."""
         path = self.cassette.value.strip()
         settings = replace(self.walkthrough.settings(), cassette=path, record_mode="rewrite")
+        title = "Run and record"
         try:
             target = open_target(settings)
         except O365CheckError as exc:
-            self.result.value = failure_html(exc, settings, settings.redactor())
-            return []
+            return self._failed(title, exc, settings)
         try:
-            return self._run(target, f"Recorded {target.label} to {path} (secrets and tokens scrubbed).")
+            return self._run(
+                target, f"{title} ({target.label})", f"Recorded {target.label} to {path} (secrets and tokens scrubbed)."
+            )
         finally:
             target.close()  # writes the cassette
 
-    def replay(self) -> list[ev.Event]:
-        """Switch the walkthrough to the cassette and run again: same answers, no network."""
+    def replay(self) -> Outcome:
+        """Run again from the cassette: same answers, no network; the walkthrough's mode stays as it is."""
         path = self.cassette.value.strip()
+        title = "Replay the recording"
         if not Path(path).is_file():
-            self.result.value = render.message(
-                "error",
-                f"Cassette {path!r} does not exist. Fix: click 'Run and record' first, or give the path of a recorded cassette.",
+            return self.history.record(
+                title,
+                render.message(
+                    "error",
+                    f"Cassette {path!r} does not exist. Fix: click 'Run and record' first, or give the path of a recorded cassette.",
+                ),
+                [],
             )
-            return []
-        self.walkthrough.set_mode("cassette", cassette=path)
-        return self.run()
+        settings = replace(self.walkthrough.settings(), sandbox=None, cassette=path, record_mode="none")
+        try:
+            target = open_target(settings)
+        except O365CheckError as exc:
+            return self._failed(title, exc, settings)
+        try:
+            return self._run(
+                target,
+                f"{title} ({path})",
+                f"Replayed {path} (no network), recorded against {target.label}. "
+                f"The walkthrough itself is still in {MODES[self.walkthrough.mode].split(' (')[0]} mode.",
+            )
+        finally:
+            target.close()
 
-    def _run(self, target: Any, what: str) -> list[ev.Event]:
+    def _failed(self, title: str, exc: Exception, settings: Settings) -> Outcome:
+        return self.history.record(title, failure_html(exc, settings, settings.redactor()), [])
+
+    def _run(self, target: Any, title: str, what: str) -> Outcome:
         settings = target.settings
         redactor = settings.redactor()
         try:
@@ -167,7 +192,6 @@ class CollectionPanel(Panel):
             config = RunConfig(env_vars=collection_environment(settings))
             self.events = list(iter_run(collection, config, session=target.session))
         except O365CheckError as exc:
-            self.result.value = failure_html(exc, settings, redactor)
-            return []
-        self.result.value = render.message("info", what, redactor) + events_html(self.events, settings, redactor)
-        return self.events
+            return self.history.record(title, failure_html(exc, settings, redactor), [])
+        body = render.message("info", what, redactor) + events_html(self.events, settings, redactor)
+        return self.history.record(title, body, self.events)

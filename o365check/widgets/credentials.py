@@ -132,15 +132,15 @@ class CredentialsPanel(Panel):
     def _show(self) -> None:
         typed = self.walkthrough.typed
         problems = typed.problems()
-        sandbox = self.walkthrough.mode == "sandbox"
+        mode = self.walkthrough.mode
+        # Empty is fine where something else supplies the value: the scenario, or what the cassette recorded.
+        filled_by = {"sandbox": "the sandbox scenario's value", "cassette": "the value the cassette was recorded with"}
         errors = 0
         for name, label in FIELD_LABELS.items():
             mine = [p for p in problems if p.field == label]
             value = getattr(typed, name)
-            if not value and sandbox:
-                self.notes[name].value = render.message(
-                    "info", f"{label}: empty, so the sandbox scenario's value is used."
-                )
+            if not value and mode in filled_by:
+                self.notes[name].value = render.message("info", f"{label}: empty, so {filled_by[mode]} is used.")
                 continue
             if mine:
                 errors += sum(p.severity == "error" for p in mine)
@@ -159,9 +159,11 @@ class CredentialsPanel(Panel):
             self.summary.value = render.message(
                 "error", f"{errors} value(s) need fixing before a token can be requested."
             )
-        elif sandbox:
+        elif mode == "sandbox":
             self.summary.value = render.message(
                 "ok", f"Ready: sandbox scenario {self.walkthrough.scenario!r} fills any empty field."
             )
+        elif mode == "cassette":
+            self.summary.value = render.message("ok", "Ready: the cassette's recorded values fill any empty field.")
         else:
             self.summary.value = render.message("ok", "Ready: all four values look right.")

@@ -16,10 +16,10 @@ from o365check.smtp_doctor import open_smtp_channel, run_smtp_doctor
 from o365check.targets import open_target
 
 from . import render
-from .base import Panel, failure_html
+from .base import History, Outcome, Panel, failure_html
 from .state import Walkthrough
 
-__all__ = ["DoctorPanel", "ScenarioTour", "check_scenario", "report_html"]
+__all__ = ["DoctorPanel", "ScenarioTour", "check_scenario", "report_body", "report_html", "scenarios_html"]
 
 
 def _no_sleep(_seconds: float) -> None:
@@ -61,21 +61,20 @@ def check_scenario(name: str, *, max_wait: float = 0.0, via: str = "") -> Doctor
 
 
 class DoctorPanel(Panel):
-    """One button: run every step against the walkthrough's target and show each result."""
+    """One button: run every step against the walkthrough's target; each run adds an entry on top."""
 
     def __init__(self, walkthrough: Walkthrough):
         self.walkthrough = walkthrough
         self.run_button = w.Button(
             description="Run the whole check", button_style="primary", layout=w.Layout(width="auto")
         )
-        self.result = w.HTML()
-        self.widget = w.VBox([self.run_button, self.result])
+        self.history = History()
+        self.widget = w.VBox([w.HBox([self.run_button]), self.history.widget])
         self.run_button.on_click(lambda _b: self.run())
-        walkthrough.on_change(lambda: setattr(self.result, "value", ""))
         self.report: DoctorReport | None = None
 
-    def run(self) -> DoctorReport | None:
-        """Run the doctor; the table shows every step, then the diagnosis of the first failure."""
+    def run(self) -> Outcome:
+        """Run the doctor; the entry shows every step, then the diagnosis of each failure with its IDs."""
         self.walkthrough.close()  # a fresh target: the check starts from a clean sandbox/cassette
         try:
             target = self.walkthrough.target()
@@ -83,19 +82,24 @@ class DoctorPanel(Panel):
                 run_doctor(target.settings, target.session, sandbox=target.sandbox, max_wait=0.0, sleep=_no_sleep)
             )
         except O365CheckError as exc:
-            self.result.value = failure_html(exc, self.walkthrough.current_settings(), self.walkthrough.redactor())
-            return None
+            body = failure_html(exc, self.walkthrough.current_settings(), self.walkthrough.redactor())
+            return self.history.record("The whole check", body, None)
         self.report = build_report(target.settings, steps, target.label)
-        verdict = (
-            ("ok", "Every step passed.")
-            if self.report.ok
-            else ("failed", f"Step {self.report.failed_step.title!r} failed.")
-        )  # type: ignore[union-attr]
-        html = render.message(*verdict) + render.steps_table(steps, self.walkthrough.redactor())
-        for advice in self.report.advice:
-            html += render.diagnosis_html(advice, self.walkthrough.redactor())
-        self.result.value = f"<b>{target.label}</b>" + html
-        return self.report
+        return self.history.record(
+            f"The whole check ({target.label})", report_body(self.report, self.walkthrough.redactor()), self.report
+        )
+
+
+def report_body(report: DoctorReport, redactor: Any = None) -> str:
+    """Verdict, every step, each failure's diagnosis, then the advice."""
+    failed = report.failed_step
+    verdict = (
+        render.message("ok", "Every step passed.")
+        if failed is None
+        else render.message("failed", f"Exit code {report.exit_code}: step {failed.title!r} failed.")
+    )
+    html = verdict + render.steps_table(report.steps, redactor)
+    return html + "".join(render.diagnosis_html(advice, redactor) for advice in report.advice)
 
 
 class ScenarioTour(Panel):
@@ -108,8 +112,10 @@ class ScenarioTour(Panel):
             description="Check this scenario", button_style="primary", layout=w.Layout(width="auto")
         )
         self.all_button = w.Button(description="Check every scenario", layout=w.Layout(width="auto"))
-        self.result = w.HTML()
-        self.widget = w.VBox([w.HBox([self.scenario, self.check_button, self.all_button]), self.summary, self.result])
+        self.history = History()
+        self.widget = w.VBox(
+            [w.HBox([self.scenario, self.check_button, self.all_button]), self.summary, self.history.widget]
+        )
         self.scenario.observe(self._show_summary, names="value")
         self.check_button.on_click(lambda _b: self.check())
         self.all_button.on_click(lambda _b: self.check_all())
@@ -118,41 +124,39 @@ class ScenarioTour(Panel):
     def _show_summary(self, _change: Any = None) -> None:
         self.summary.value = render.message("info", SCENARIOS[self.scenario.value].summary)
 
-    def check(self, name: str | None = None) -> DoctorReport:
-        """Run the check against one scenario and show its steps and diagnosis."""
+    def check(self, name: str | None = None) -> Outcome:
+        """Run the check against one scenario; the entry shows its steps and diagnosis (value: the report)."""
         if name is not None:
             self.scenario.value = name
         report = check_scenario(self.scenario.value)
-        self.result.value = render.steps_table(report.steps)
-        return report
+        return self.history.record(f"Sandbox scenario {self.scenario.value!r}", report_body(report), report)
 
-    def check_all(self) -> dict[str, DoctorReport]:
+    def check_all(self) -> Outcome:
         """One row per scenario: the step that failed first, its code and the diagnosis title."""
         reports = {name: check_scenario(name) for name in SCENARIOS}
         rows = []
         for name, report in reports.items():
             failed = report.failed_step
             if failed is None:
-                rows.append((render.badge("passed"), name, "", "", "Everything passed"))
+                rows.append((name, render.badge("passed"), "", "", "Everything passed"))
             else:
                 title = failed.diagnosis.title if failed.diagnosis is not None else failed.summary
-                rows.append((render.badge("failed"), name, failed.name, failed.error_code, title))
-        self.result.value = render.kv_table(rows, ("", "Scenario", "Fails at", "Code", "Diagnosis"), raw_columns=(0,))
-        return reports
+                rows.append((name, render.badge("failed"), failed.title, failed.error_code, title))
+        table = render.kv_table(rows, ("Scenario", "Result", "Fails at", "Code", "Diagnosis"), raw_columns=(1,))
+        return self.history.record("Every sandbox scenario", table, reports)
+
+
+def scenarios_html() -> Any:
+    """The sandbox scenarios as a table (name and what it shows), for the index notebook."""
+    from IPython.display import HTML
+
+    rows = [(name, scenario.summary) for name, scenario in SCENARIOS.items()]
+    return HTML(render.kv_table(rows, ("Scenario", "What it shows")))
 
 
 def report_html(report: DoctorReport, redactor: Any = None) -> Any:
     """The report as a static ``IPython.display.HTML`` (it survives nbconvert; widgets need a kernel)."""
     from IPython.display import HTML
 
-    verdict = (
-        render.message("ok", "Every step passed.")
-        if report.ok
-        else render.message("failed", f"Exit code {report.exit_code}: step {report.failed_step.title!r} failed.")
-    )  # type: ignore[union-attr]
     settings = render.kv_table(report.settings.items(), ("Setting", "Value"), redactor)
-    advice = "".join(render.diagnosis_html(a, redactor) for a in report.advice)
-    return HTML(
-        f"<h3>o365check: {escape(report.target)}</h3>{verdict}{settings}"
-        f"{render.steps_table(report.steps, redactor)}{advice}"
-    )
+    return HTML(f"<h3>o365check: {escape(report.target)}</h3>{settings}{report_body(report, redactor)}")

@@ -33,16 +33,27 @@ class ModeSelector(Panel):
         )
         self.status = w.HTML()
         self.widget = w.VBox([self.mode, self.scenario, self.cassette, self.status])
+        self._syncing = False
         self.mode.observe(self._apply, names="value")
         self.scenario.observe(self._apply, names="value")
         self.cassette.observe(self._apply, names="value")
+        walkthrough.on_change(self._show)  # a mode set from code shows here too: one state, one view
         self._show()
 
     def _apply(self, _change: Any = None) -> None:
+        if self._syncing:
+            return
         self.walkthrough.set_mode(self.mode.value, scenario=self.scenario.value, cassette=self.cassette.value.strip())
-        self._show()
 
     def _show(self) -> None:
+        """Make the widgets show the walkthrough's mode, scenario and cassette, then explain them."""
+        self._syncing = True
+        try:
+            self.mode.value = self.walkthrough.mode
+            self.scenario.value = self.walkthrough.scenario
+            self.cassette.value = self.walkthrough.cassette or ""
+        finally:
+            self._syncing = False
         mode = self.walkthrough.mode
         self.scenario.layout.display = "" if mode == "sandbox" else "none"
         self.cassette.layout.display = "" if mode == "cassette" else "none"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 import ipywidgets as w
@@ -42,4 +43,12 @@ class MailboxScopingPanel(Panel):
         scoping = mailbox_scoping(
             self.client_id.value.strip(), self.sender.value.strip(), group=self.group.value.strip()
         )
-        self.commands.value = render.pre(scoping.as_text())
+        # Prose as paragraphs, commands as code: a pre block would break the explanation mid-word.
+        blocks = [
+            ("Option A: Application Access Policy (Exchange Online PowerShell)", scoping.access_policy),
+            ("Option B: RBAC for Applications (Exchange Online PowerShell)", scoping.rbac),
+            ("Check", scoping.verify),
+        ]
+        self.commands.value = f"<p>{render.linked(scoping.explanation)}</p>" + "".join(
+            f"<p><b>{escape(title)}</b></p>" + render.pre("\n".join(commands)) for title, commands in blocks
+        )

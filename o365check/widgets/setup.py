@@ -113,7 +113,7 @@ class SetupChecklist(Panel):
         url = admin_consent_url(tenant, client_id, cloud=settings.cloud)
         self.consent.value = (
             "<b>Admin consent</b>: an administrator opens this link and accepts "
-            f"(it grants every application permission the app lists):<br><a href='{escape(url, quote=True)}' "
-            f"target='_blank' rel='noopener'>{escape(url)}</a>"
-            + render.pre(api_permissions_portal_hint(client_id, settings.cloud))
+            "(it grants every application permission the app lists):<br>"
+            + render.link(url)
+            + f"<p>{render.linked(api_permissions_portal_hint(client_id, settings.cloud))}</p>"
         )
