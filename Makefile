@@ -61,6 +61,7 @@ bench: $(STAMP) $(LIBS)  # the runner benchmark needs Newman: npm install --pref
 	$(BIN)/python bench/cli_startup.py
 	PATH="$(CURDIR)/.ci/node_modules/.bin:$$PATH" $(BIN)/python bench/runner_vs_newman.py
 	$(BIN)/python bench/long_run.py  # 1k and 10k iterations: linear time, flat memory (issue 9)
+	$(BIN)/python bench/sandbox_concurrency.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache o365check/postman/js/libs

@@ -929,24 +929,55 @@ def sandbox_scenarios() -> None:
 @click.option(
     "--environment-out", type=click.Path(dir_okay=False), help="Write a Postman environment for Newman/Postman."
 )
-def sandbox_serve(port: int, scenario: str, tls: bool, environment_out: str | None) -> None:
+@click.option(
+    "--certificate",
+    "certificates",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Register this PEM certificate on the sandbox app (certificate credentials); repeatable.",
+)
+@click.option(
+    "--new-certificate",
+    type=click.Path(dir_okay=False),
+    help="Generate a key pair, register its certificate, and write key + certificate (PEM) to this path for the client.",
+)
+@click.option(
+    "--shell-env",
+    is_flag=True,
+    help="Start in the background and print only `export` lines for eval, "
+    'e.g. eval "$(o365check sandbox serve --tls --shell-env)"; stop it with kill $O365CHECK_SANDBOX_PID.',
+)
+def sandbox_serve(
+    port: int,
+    scenario: str,
+    tls: bool,
+    environment_out: str | None,
+    certificates: tuple[str, ...],
+    new_certificate: str | None,
+    shell_env: bool,
+) -> None:
     """Serve the identity platform and Graph paths of the sandbox on one loopback port.
+
+    Prints the base URL, the CA (with --tls) and the environment variables SDK clients read;
+    the control API (/_sandbox: outbox, scenario, reset, faults) lets one server serve a whole
+    test session. See docs/sdk-recipes.md.
 
     \b
     Example:
         o365check sandbox serve --port 8400 --environment-out sandbox.postman_environment.json
         newman run collections/office365-sendmail.postman_collection.json -e sandbox.postman_environment.json
+        eval "$(o365check sandbox serve --tls --new-certificate client.pem --shell-env)"
+        python my_app.py; kill $O365CHECK_SANDBOX_PID
     """
-    import signal
-    import threading
-
     from .sandbox import SCENARIOS, Sandbox
+    from .sandbox.client_env import client_environment, shell_exports
 
     if scenario not in SCENARIOS:
         raise click.BadParameter(
             f"{scenario!r} is not a scenario; use one of: {', '.join(SCENARIOS)}", param_hint="--scenario"
         )
     box = Sandbox(scenario)
+<<<<<<< HEAD
     try:
         server = box.serve(port=port, tls=tls)
     except OSError as exc:
@@ -972,14 +1003,82 @@ def sandbox_serve(port: int, scenario: str, tls: bool, environment_out: str | No
             box.stop_smtp()
             server.stop()
             raise
+=======
+    for path in certificates:
+        _register_certificate(box, path)
+    if new_certificate:
+        from .sandbox.certificates import new_client_certificate, write_client_certificate
+
+        key_pem, certificate_pem = new_client_certificate()
+        try:
+            write_client_certificate(new_certificate, key_pem, certificate_pem)
+        except OSError as exc:
+            raise click.BadParameter(
+                f"cannot write {new_certificate}: {exc.strerror}", param_hint="--new-certificate"
+            ) from None
+        box.add_certificate(certificate_pem)
+        new_certificate = os.path.abspath(new_certificate)
+
+    def start() -> tuple[Any, list[tuple[str, str]]]:
+        try:
+            server = box.serve(port=port, tls=tls)
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; pick another --port"
+            ) from None
+        if environment_out:
+            box.write_postman_environment(environment_out, server.base_url)
+        variables = client_environment(
+            base_url=server.base_url,
+            scenario=scenario,
+            credentials=box.credentials,
+            ca_path=server.ca_path,
+            ca_bundle_path=server.ca_bundle_path,
+            certificate_path=new_certificate,
+        )
+        return server, variables
+
+    if shell_env:
+        _serve_in_background(start, shell_exports)
+        return
+    server, variables = start()
+>>>>>>> sandbox
     click.echo(f"Sandbox scenario {scenario!r} serving at {server.base_url}", nl=True)
     click.echo(f"SMTP (STARTTLS, AUTH XOAUTH2) at {smtp.address}; its CA certificate: {smtp.ca_path}")
     if tls:
         click.echo(f"CA certificate: {server.ca_path}")
     if environment_out:
         click.echo(f"Postman environment written to {environment_out}")
-    click.echo("Outbox: " + server.base_url + "/_sandbox/outbox   (Ctrl+C to stop)")
+    if new_certificate:
+        click.echo(f"Client key and certificate written to {new_certificate}")
+    click.echo("Outbox: " + server.base_url + "/_sandbox/outbox   (control API: GET " + server.base_url + "/_sandbox)")
+    click.echo("Environment for clients (docs/sdk-recipes.md):")
+    click.echo(shell_exports(variables), nl=False)
+    click.echo("(Ctrl+C to stop)")
     sys.stdout.flush()
+    _wait_for_stop(server)
+
+
+def _register_certificate(box: Any, path: str) -> None:
+    try:
+        from pathlib import Path
+
+        text = Path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="--certificate") from None
+    try:
+        box.add_certificate(text)
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{path} holds no usable PEM certificate ({exc}); export the certificate as PEM (Base64)",
+            param_hint="--certificate",
+        ) from None
+
+
+def _wait_for_stop(server: Any) -> None:
+    import signal
+    import threading
+
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -990,6 +1089,36 @@ def sandbox_serve(port: int, scenario: str, tls: bool, environment_out: str | No
     finally:
         box.stop_smtp()
         server.stop()
+
+
+def _serve_in_background(start: Any, shell_exports: Any) -> None:
+    """ssh-agent's shape: a detached child serves; the parent prints its exports once it listens."""
+    if not hasattr(os, "fork"):
+        raise click.UsageError("--shell-env needs a POSIX system; run `o365check sandbox serve` in its own terminal")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the server process
+        os.close(read_end)
+        os.setsid()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for descriptor in (0, 1, 2):
+            os.dup2(devnull, descriptor)
+        with os.fdopen(write_end, "w") as report:
+            try:
+                server, variables = start()
+            except click.ClickException as exc:
+                report.write("error: " + exc.format_message())
+                os._exit(3)
+            report.write(shell_exports(variables))
+        _wait_for_stop(server)
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as report:
+        text = report.read()
+    if not text.startswith("export "):
+        os.waitpid(pid, 0)
+        raise click.ClickException(text.removeprefix("error: ") or "the sandbox server did not start")
+    click.echo(text + f"export O365CHECK_SANDBOX_PID={pid}\n# stop it with: kill $O365CHECK_SANDBOX_PID", nl=True)
 
 
 @sandbox.command("outbox")

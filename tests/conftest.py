@@ -20,6 +20,9 @@ def vcr_config() -> dict[str, Any]:
     return config()
 
 
+pytest_plugins = ["pytester"]
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """The optional groups skip, each with one reason, in a user's clone; with ``CI=true`` they fail instead.
 

@@ -22,6 +22,7 @@ from .graph import GraphError, answer_graph_request, graph_error_response, is_se
 from .hosts import CLOUDS, GRAPH_HOSTS, IDENTITY_HOSTS, SandboxCloud, cloud_for_graph_host, clouds_for_login_host
 from .identity import TokenError, aadsts_error_response, answer_identity_request
 from .model import Directory
+from .wire import finish_response
 
 __all__ = ["SandboxApp", "AMBIGUOUS_ENVIRON_KEY"]
 
@@ -49,6 +50,8 @@ class SandboxApp:
         self.injector = FaultInjector(faults or Faults())
         self.clock = clock
         self.outbox_lock = threading.Lock()
+        # The control API (control.py) when a Sandbox owns this app; None keeps the read-only pair below.
+        self.control: Callable[[Request], Response] | None = None
         # One proxy hop: honour X-Forwarded-Host/-Proto so discovery URLs name what the client asked for.
         self._wsgi = ProxyFix(self._dispatch, x_for=1, x_proto=1, x_host=1, x_port=1)
 
@@ -57,16 +60,22 @@ class SandboxApp:
 
     def _dispatch(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
-        response = self._answer(request)
+        response = finish_response(self._answer(request))
         return response(environ, start_response)
 
     def _answer(self, request: Request) -> Response:
         host = request.host.rsplit(":", 1)[0].lower() if not request.host.startswith("[") else request.host
         path = request.path
-        if host not in IDENTITY_HOSTS and host not in GRAPH_HOSTS and path.startswith("/_sandbox/"):
-            return self._control(path)
-        if host in GRAPH_HOSTS:
-            is_graph, clouds = True, [cloud_for_graph_host(host)]
+        if (
+            host not in IDENTITY_HOSTS
+            and host not in GRAPH_HOSTS
+            and (path == "/_sandbox" or path.startswith("/_sandbox/"))
+        ):
+            return self._control(request)
+        clouds: list[SandboxCloud]
+        graph_cloud = cloud_for_graph_host(host)
+        if graph_cloud is not None:
+            is_graph, clouds = True, [graph_cloud]
         elif host in IDENTITY_HOSTS:
             is_graph, clouds = False, clouds_for_login_host(host)
         else:
@@ -124,7 +133,10 @@ class SandboxApp:
         aadsts, error, text = IDENTITY_FAULT_ERRORS[status]
         return aadsts_error_response(request, TokenError(aadsts, error, text, status), cloud.login_host, now, extra)
 
-    def _control(self, path: str) -> Response:
+    def _control(self, request: Request) -> Response:
+        if self.control is not None:
+            return self.control(request)
+        path = request.path
         if path == "/_sandbox/outbox":
             with self.outbox_lock:
                 body = json.dumps(self.outbox)

@@ -10,10 +10,11 @@ from typing import Any
 import requests
 
 from .app import SandboxApp
+from .control import ControlAPI
 from .environment import write_postman_environment
-from .faults import Faults
+from .faults import FaultInjector, Faults
 from .hosts import CLOUDS
-from .model import Directory, Tenant
+from .model import ClientCertificate, Directory, Tenant
 from .routing import SandboxAdapter, mount_sandbox
 from .scenarios import Scenario, scenario_named
 from .server import SandboxServer
@@ -42,6 +43,8 @@ class Sandbox:
         self.smtp_client: dict[str, str] = dict(world.smtp_client)
         self._clock = clock
         self._smtp: Any = None
+        self.app.control = ControlAPI(self)
+        self._certificates: list[str] = []  # registered by add_certificate; kept across reset()
 
     @property
     def faults(self) -> Faults:
@@ -68,13 +71,60 @@ class Sandbox:
     def graph_base(self) -> str:
         return f"https://{CLOUDS[self.tenant.cloud].graph_host}"
 
+    def reset(self, name: str | None = None) -> None:
+        """Start over: a fresh tenant for scenario ``name`` (default: the current one), an empty
+        outbox, no faults. Certificates added with ``add_certificate`` stay registered."""
+        scenario = scenario_named(name or self.scenario.name)
+        world = scenario.build()
+        with self.app.outbox_lock:
+            self.scenario = scenario
+            self.directory = world.directory
+            self.credentials.clear()
+            self.credentials.update(world.credentials)
+            self.app.directory = world.directory
+            self.app.scenario_name = scenario.name
+            self.outbox.clear()
+            self.app.injector = FaultInjector(Faults())
+        for pem in self._certificates:
+            self.tenant.app.add_certificate(pem)
+
+    def add_certificate(self, pem: str | bytes) -> ClientCertificate:
+        """Register a client certificate (PEM; a private key in the same text is ignored) on the
+        app under test, now and after every ``reset``. ValueError if there is no certificate."""
+        text = pem.decode() if isinstance(pem, bytes) else pem
+        if "-----BEGIN CERTIFICATE-----" not in text:
+            raise ValueError("no '-----BEGIN CERTIFICATE-----' block found")
+        certificate = self.tenant.app.add_certificate(text)
+        try:
+            certificate.der  # noqa: B018  (parses it: a broken PEM fails here, not at the first token)
+        except ValueError:
+            self.tenant.app.certificates.remove(certificate)
+            raise
+        self._certificates.append(certificate.pem)
+        return certificate
+
+    def outbox_snapshot(self) -> list[dict[str, Any]]:
+        """A copy of the outbox, taken under its lock (safe while a server is running)."""
+        with self.app.outbox_lock:
+            return list(self.outbox)
+
+    def clear_outbox(self) -> int:
+        """Empty the outbox; returns how many messages it held."""
+        with self.app.outbox_lock:
+            count = len(self.outbox)
+            self.outbox.clear()
+            return count
+
     def mount(self, session: requests.Session) -> SandboxAdapter:
         """Route all Microsoft hosts (https and http) of ``session`` to this sandbox, in-process."""
         return mount_sandbox(session, self.app)
 
-    def serve(self, port: int = 0, tls: bool = False) -> SandboxServer:
-        """Start a loopback server on 127.0.0.1 (a free port by default); stop it when done."""
-        return SandboxServer(self.app, port=port, tls=tls, ambiguous_delay=self.faults.ambiguous_delay)
+    def serve(self, port: int = 0, tls: bool = False, *, threads: int = 16, ca: Any = None) -> SandboxServer:
+        """Start a loopback server on 127.0.0.1 (a free port by default); stop it when done.
+        Its control API (``/_sandbox/...``, control.py) drives this box."""
+        return SandboxServer(
+            self.app, port=port, tls=tls, ambiguous_delay=self.faults.ambiguous_delay, threads=threads, ca=ca
+        )
 
     def smtp_server(self) -> Any:
         """The SMTP submission server on 127.0.0.1 (started on first use, then the same one).

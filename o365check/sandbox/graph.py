@@ -1,8 +1,13 @@
 """Microsoft Graph ``sendMail`` as Exchange Online answers it for app-only tokens (reference §4).
 
-Checks run in the order the service applies them: request size, bearer token, ``/me``, roles,
-content type, body, then the mailbox rules (user, licence, Mail.Send, access policy, throttling),
-then recipients. Success is ``202 Accepted`` with an empty body and the message in the outbox.
+Checks run in the order the service applies them: request size, then authentication (bearer
+token, ``/me``, roles), then the mailbox rules (user, licence, Mail.Send, access policy,
+throttling), then the body (content type, parameters, recipients, ``from``). Success is
+``202 Accepted`` with an empty body and the message in the outbox.
+
+The action's parameters are accepted under both names the service takes (reference §4.1): the
+metadata's ``Message``/``SaveToSentItems`` that the generated SDKs send, and the docs'
+``message``/``saveToSentItems``; ``@odata.*`` annotations are allowed anywhere.
 """
 
 from __future__ import annotations
@@ -38,6 +43,13 @@ AGS_DIAGNOSTIC = json.dumps(
     separators=(",", ":"),
 )
 INVALID_TOKEN = "InvalidAuthenticationToken"
+# The action's parameters under the metadata's names (SDKs) and the docs' names (reference §4.1).
+PARAMETER_NAMES = {
+    "Message": "message",
+    "message": "message",
+    "SaveToSentItems": "saveToSentItems",
+    "saveToSentItems": "saveToSentItems",
+}
 
 
 class GraphError(Exception):
@@ -140,6 +152,12 @@ def _send_mail(request: Request, directory: Directory, cloud: SandboxCloud, now:
     if request.method != "POST":
         # [unverified] wording; Graph rejects other verbs on an action.
         raise GraphError(405, "BadRequest", f"The HTTP method '{request.method}' is not allowed on sendMail.")
+    # The mailbox rules come before the body: a scenario's mailbox answer does not depend on how
+    # a client spells the body (reference §4.1, corrected).
+    mailbox = tenant.find_mailbox(match.group(2))
+    if mailbox is None:
+        raise GraphError(404, "ErrorInvalidUser", f"The requested user '{match.group(2)}' is invalid.")
+    _check_mailbox(mailbox, roles, claims, tenant.find_app(str(claims.get("appid", ""))))
     if request.mimetype == "text/plain":
         message, save = _read_mime_payload(request), True
     elif request.mimetype == "application/json":
@@ -152,10 +170,6 @@ def _send_mail(request: Request, directory: Directory, cloud: SandboxCloud, now:
             "response. None of the supported type(s) 'application/json' matches the content "
             f"type '{request.content_type or ''}'.",
         )
-    mailbox = tenant.find_mailbox(match.group(2))
-    if mailbox is None:
-        raise GraphError(404, "ErrorInvalidUser", f"The requested user '{match.group(2)}' is invalid.")
-    _check_mailbox(mailbox, roles, claims, tenant.find_app(str(claims.get("appid", ""))))
     recipients = {kind: _read_recipients(message, kind) for kind in ("toRecipients", "ccRecipients", "bccRecipients")}
     if not any(recipients.values()):
         raise GraphError(
@@ -172,7 +186,7 @@ def _send_mail(request: Request, directory: Directory, cloud: SandboxCloud, now:
         "bcc": recipients["bccRecipients"],
         "subject": message.get("subject", ""),
         "body": body.get("content", "") if isinstance(body, dict) else "",
-        "content_type": body.get("contentType", "Text") if isinstance(body, dict) else "Text",
+        "content_type": _body_type(body),
         "save_to_sent_items": save,
         "received_at": datetime.fromtimestamp(now, tz=UTC).isoformat(),
         "message": message,
@@ -240,20 +254,25 @@ def _read_payload(request: Request) -> tuple[dict[str, Any], bool]:
             "Unable to read JSON request payload. Please ensure Content-Type "
             "header is set and payload is of valid JSON format.",
         )
-    unknown = [k for k in payload if k not in ("message", "saveToSentItems")]
-    if unknown:
-        # Message fields sent without the `message` wrapper (reference §4.3).
-        raise GraphError(
-            400,
-            "RequestBodyRead",
-            f"The property '{unknown[0]}' does not exist on type 'microsoft.graph.sendMail'. "
-            "Make sure to only use property names that are defined by the type or mark the "
-            "type as open type.",
-        )
-    message = payload.get("message")
+    parameters: dict[str, Any] = {}
+    for key, value in payload.items():
+        if _is_annotation(key):
+            continue
+        name = PARAMETER_NAMES.get(key)
+        if name is None:
+            # Message fields sent without the `message` wrapper (reference §4.3).
+            raise GraphError(
+                400,
+                "RequestBodyRead",
+                f"The property '{key}' does not exist on type 'microsoft.graph.sendMail'. "
+                "Make sure to only use property names that are defined by the type or mark the "
+                "type as open type.",
+            )
+        parameters[name] = value
+    message = parameters.get("message")
     if not isinstance(message, dict):
         raise GraphError(400, "ErrorInvalidParameter", "Missing required parameter 'Message'.")  # [unverified]
-    save = payload.get("saveToSentItems", True)
+    save = parameters.get("saveToSentItems", True)
     if isinstance(save, str) and save.lower() in ("true", "false"):
         save = save.lower() == "true"  # the doc example itself sends the string "false" (§4.1)
     if not isinstance(save, bool):
@@ -268,6 +287,17 @@ def _read_payload(request: Request) -> tuple[dict[str, Any], bool]:
                 f"Cannot convert the literal '{message[name]}' to the expected type 'Edm.String'.",
             )
     return message, save
+
+
+def _is_annotation(key: str) -> bool:
+    """An OData instance or property annotation (``@odata.type``, ``Message@odata.type``)."""
+    return "@" in key
+
+
+def _body_type(body: Any) -> str:
+    """``itemBody.contentType`` as the docs spell it; the SDKs send the enum's member names ``text``/``html``."""
+    value = body.get("contentType", "Text") if isinstance(body, dict) else "Text"
+    return "HTML" if isinstance(value, str) and value.lower() == "html" else "Text"
 
 
 def _check_mailbox(mailbox: Mailbox, roles: list[str], claims: dict[str, Any], app: AppRegistration | None) -> None:
