@@ -977,33 +977,6 @@ def sandbox_serve(
             f"{scenario!r} is not a scenario; use one of: {', '.join(SCENARIOS)}", param_hint="--scenario"
         )
     box = Sandbox(scenario)
-<<<<<<< HEAD
-    try:
-        server = box.serve(port=port, tls=tls)
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; pick another --port") from None
-    try:
-        smtp = box.smtp_server()  # SMTP AUTH XOAUTH2 submission (doctor --via smtp), on its own loopback port
-    except OSError as exc:
-        server.stop()
-        raise click.ClickException(f"cannot start the sandbox SMTP server on 127.0.0.1: {exc.strerror}") from None
-    if environment_out:  # it holds the scenario's secret: owner-only, written atomically (issue 9)
-        import tempfile
-        from pathlib import Path
-
-        from .user_files import write_private_text
-
-        smtp_address = {"smtp_host": smtp.host, "smtp_port": str(smtp.port)}
-        with tempfile.TemporaryDirectory() as tmp:
-            written = box.write_postman_environment(Path(tmp) / "sandbox.json", server.base_url, smtp_address)
-            text = written.read_text("utf-8")
-        try:
-            write_private_text(environment_out, text, "--environment-out")
-        except Exception:
-            box.stop_smtp()
-            server.stop()
-            raise
-=======
     for path in certificates:
         _register_certificate(box, path)
     if new_certificate:
@@ -1018,6 +991,7 @@ def sandbox_serve(
             ) from None
         box.add_certificate(certificate_pem)
         new_certificate = os.path.abspath(new_certificate)
+    smtp_holder: list[Any] = []
 
     def start() -> tuple[Any, list[tuple[str, str]]]:
         try:
@@ -1026,8 +1000,28 @@ def sandbox_serve(
             raise click.ClickException(
                 f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; pick another --port"
             ) from None
-        if environment_out:
-            box.write_postman_environment(environment_out, server.base_url)
+        try:
+            smtp = box.smtp_server()  # SMTP AUTH XOAUTH2 submission (doctor --via smtp), on its own loopback port
+        except OSError as exc:
+            server.stop()
+            raise click.ClickException(f"cannot start the sandbox SMTP server on 127.0.0.1: {exc.strerror}") from None
+        smtp_holder.append(smtp)
+        if environment_out:  # it holds the scenario's secret: owner-only, written atomically (issue 9)
+            import tempfile
+            from pathlib import Path
+
+            from .user_files import write_private_text
+
+            smtp_address = {"smtp_host": smtp.host, "smtp_port": str(smtp.port)}
+            with tempfile.TemporaryDirectory() as tmp:
+                written = box.write_postman_environment(Path(tmp) / "sandbox.json", server.base_url, smtp_address)
+                text = written.read_text("utf-8")
+            try:
+                write_private_text(environment_out, text, "--environment-out")
+            except Exception:
+                box.stop_smtp()
+                server.stop()
+                raise
         variables = client_environment(
             base_url=server.base_url,
             scenario=scenario,
@@ -1036,13 +1030,14 @@ def sandbox_serve(
             ca_bundle_path=server.ca_bundle_path,
             certificate_path=new_certificate,
         )
+        variables += [("O365CHECK_SANDBOX_SMTP_HOST", smtp.host), ("O365CHECK_SANDBOX_SMTP_PORT", str(smtp.port))]
         return server, variables
 
     if shell_env:
-        _serve_in_background(start, shell_exports)
+        _serve_in_background(start, shell_exports, box)
         return
     server, variables = start()
->>>>>>> sandbox
+    smtp = smtp_holder[0]
     click.echo(f"Sandbox scenario {scenario!r} serving at {server.base_url}", nl=True)
     click.echo(f"SMTP (STARTTLS, AUTH XOAUTH2) at {smtp.address}; its CA certificate: {smtp.ca_path}")
     if tls:
@@ -1056,7 +1051,7 @@ def sandbox_serve(
     click.echo(shell_exports(variables), nl=False)
     click.echo("(Ctrl+C to stop)")
     sys.stdout.flush()
-    _wait_for_stop(server)
+    _wait_for_stop(server, box)
 
 
 def _register_certificate(box: Any, path: str) -> None:
@@ -1075,7 +1070,7 @@ def _register_certificate(box: Any, path: str) -> None:
         ) from None
 
 
-def _wait_for_stop(server: Any) -> None:
+def _wait_for_stop(server: Any, box: Any) -> None:
     import signal
     import threading
 
@@ -1091,7 +1086,7 @@ def _wait_for_stop(server: Any) -> None:
         server.stop()
 
 
-def _serve_in_background(start: Any, shell_exports: Any) -> None:
+def _serve_in_background(start: Any, shell_exports: Any, box: Any) -> None:
     """ssh-agent's shape: a detached child serves; the parent prints its exports once it listens."""
     if not hasattr(os, "fork"):
         raise click.UsageError("--shell-env needs a POSIX system; run `o365check sandbox serve` in its own terminal")
@@ -1110,7 +1105,7 @@ def _serve_in_background(start: Any, shell_exports: Any) -> None:
                 report.write("error: " + exc.format_message())
                 os._exit(3)
             report.write(shell_exports(variables))
-        _wait_for_stop(server)
+        _wait_for_stop(server, box)
         os._exit(0)
     os.close(write_end)
     with os.fdopen(read_end) as report:
