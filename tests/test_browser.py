@@ -7,6 +7,7 @@ Skips without Chromium locally; with CI=true a missing Chromium fails instead.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -294,7 +295,8 @@ def voila_notebooks(tmp_path_factory) -> Iterator[str]:
         _wait_listening(port, server, log)
         yield f"http://127.0.0.1:{port}"
     finally:
-        os.killpg(server.pid, signal.SIGTERM)  # Voila and its kernels: the group of our own child
+        with contextlib.suppress(ProcessLookupError):  # it may have died already (its log says why)
+            os.killpg(server.pid, signal.SIGTERM)  # Voila and its kernels: the group of our own child
         try:
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:

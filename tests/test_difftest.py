@@ -121,7 +121,9 @@ def test_json_comments_are_stripped_outside_strings_only() -> None:
 def test_csv_cells_are_cast_like_newmans_csv_auto_parse() -> None:
     text = 'a,b,c,d,e,f,g\n0,00123,0x10,1e3,"7",12abc,\n'
     # newman util.isInt rejects 0 and 00123, isFloat accepts them; 0x10 passes isFloat and parseFloat gives 0
-    assert parse_csv_records(io.StringIO(text, newline="")) == [{"a": 0, "b": 123, "c": 0, "d": 1000, "e": "7", "f": "12abc", "g": ""}]
+    assert parse_csv_records(io.StringIO(text, newline="")) == [
+        {"a": 0, "b": 123, "c": 0, "d": 1000, "e": "7", "f": "12abc", "g": ""}
+    ]
 
 
 # -- auth signing, against headers Newman 6.2.2 sent for the same parameters -------------------

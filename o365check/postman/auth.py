@@ -295,6 +295,7 @@ def _sign_oauth1(built: BuiltRequest, params: dict[str, Any], resolve: Callable[
     ``addParamsToHeader`` false, the form body (urlencoded requests) or the query string."""
     from oauthlib import oauth1  # only runs that use OAuth 1.0 pay for the import
     from oauthlib.common import quote
+    from oauthlib.oauth1.rfc5849.utils import parse_authorization_header
 
     def oauth_quote(value: str) -> str:  # RFC 5849 §3.6: everything but unreserved characters
         return quote(value, safe=b"")
@@ -320,8 +321,8 @@ def _sign_oauth1(built: BuiltRequest, params: dict[str, Any], resolve: Callable[
     form = (built.header("Content-Type") or "").startswith("application/x-www-form-urlencoded")
     headers = {"Content-Type": "application/x-www-form-urlencoded"} if form else {}
     body = built.body.decode("utf-8") if form and built.body else None
-    _, signed, _ = client.sign(built.url, built.method, body=body, headers=headers)
-    pairs = {k: oauth_unquote(v) for k, v in oauth1.rfc5849.utils.parse_authorization_header(signed["Authorization"])}
+    _, signed, _ = client.sign(built.url, built.method, body=body, headers=headers)  # type: ignore[arg-type]  # any method Postman sends
+    pairs = {k: oauth_unquote(v) for k, v in parse_authorization_header(signed["Authorization"])}
     ordered = [(k, pairs[k]) for k in _OAUTH1_ORDER if k in pairs]
     add_to_header = params.get("addParamsToHeader")
     if add_to_header is None or add_to_header is True or js_string(add_to_header) == "true":

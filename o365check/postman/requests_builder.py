@@ -37,6 +37,19 @@ __all__ = [
     "merge_headers",
 ]
 
+
+def _dict_at(raw: Any, key: str) -> dict[str, Any]:
+    """``raw[key]`` when it is an object, else an empty one (collections put anything anywhere)."""
+    value = raw.get(key) if isinstance(raw, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _list_at(raw: Any, key: str) -> list[Any]:
+    """``raw[key]`` when it is a list, else an empty one."""
+    value = raw.get(key) if isinstance(raw, dict) else None
+    return value if isinstance(value, list) else []
+
+
 # The postman-runtime Newman 6.2.2 ships; its User-Agent is `PostmanRuntime/<version>`.
 POSTMAN_RUNTIME_VERSION = "7.39.1"
 # postman-runtime requester/core.js METHODS_WITHOUT_BODY: bodies are pruned on these.
@@ -288,24 +301,24 @@ def _build_body(
         # postman-runtime core-body-builder.js: variables given as text are pasted in unparsed
         graphql = body.graphql
         parts = []
-        view: dict[str, Any] = {}
+        graphql_view: dict[str, Any] = {}
         for key in ("query", "operationName"):
             if isinstance(graphql.get(key), str):
-                view[key] = resolve(graphql[key])
-                parts.append(f'"{key}":' + json.dumps(view[key], ensure_ascii=False, separators=(",", ":")))
+                graphql_view[key] = resolve(graphql[key])
+                parts.append(f'"{key}":' + json.dumps(graphql_view[key], ensure_ascii=False, separators=(",", ":")))
         variables = graphql.get("variables")
         if isinstance(variables, str):
-            view["variables"] = resolve(variables)
-            if view["variables"]:
-                parts.append('"variables":' + view["variables"])
+            graphql_view["variables"] = resolve(variables)
+            if graphql_view["variables"]:
+                parts.append('"variables":' + str(graphql_view["variables"]))
             payload = "{" + ",".join(parts) + "}"
         else:
             payload = json.dumps(
                 {
                     k: v
                     for k, v in (
-                        ("query", view.get("query")),
-                        ("operationName", view.get("operationName")),
+                        ("query", graphql_view.get("query")),
+                        ("operationName", graphql_view.get("operationName")),
                         ("variables", variables),
                     )
                     if v is not None
@@ -313,7 +326,7 @@ def _build_body(
                 ensure_ascii=False,
                 separators=(",", ":"),
             )
-        return payload.encode("utf-8"), "application/json", {"mode": "graphql", "graphql": view}
+        return payload.encode("utf-8"), "application/json", {"mode": "graphql", "graphql": graphql_view}
     return None, None, None
 
 
@@ -423,8 +436,8 @@ def _body_from_view(view: dict[str, Any], language: str | None) -> Body | None:
     """A body a script left in ``pm.request.body`` (Postman's shape) as a model Body."""
     mode = view.get("mode")
     if mode == "raw":
-        options = view.get("options") if isinstance(view.get("options"), dict) else {}
-        raw_options = options.get("raw") if isinstance(options.get("raw"), dict) else {}
+        options = _dict_at(view, "options")
+        raw_options = _dict_at(options, "raw")
         return Body("raw", raw=js_string(view.get("raw")), language=raw_options.get("language") or language)
     if mode in ("urlencoded", "formdata") and isinstance(view.get(mode), list):
         fields = [

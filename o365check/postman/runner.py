@@ -410,7 +410,8 @@ class CollectionRun:
     def _behaviour(self, item: Item, parents: Sequence[Folder]) -> dict[str, Any]:
         """protocolProfileBehavior: the collection's, overridden by each folder's, then the item's."""
         merged = dict(self.collection.behaviour)
-        for node in (*parents, item):
+        nodes: list[Folder | Item] = [*parents, item]
+        for node in nodes:
             merged.update(node.behaviour)
         return merged
 

@@ -167,7 +167,7 @@ def _write_temp(prefix: str, data: bytes) -> str:
 
 
 def _public_roots() -> bytes:
-    from requests.certs import where  # the roots requests itself trusts (certifi)
+    from certifi import where  # the roots requests itself trusts
 
     with open(where(), "rb") as file:
         data = file.read()
