@@ -27,3 +27,18 @@ def test_the_host_sets_agree() -> None:
 def test_every_login_alias_the_sandbox_answers_is_an_identity_host_of_the_client() -> None:
     aliases = {alias for cloud in hosts.CLOUDS.values() for alias in cloud.login_hosts}
     assert aliases <= clouds.IDENTITY_HOSTS
+
+
+def test_exchange_online_has_the_same_resource_and_smtp_host_on_both_sides() -> None:
+    from o365check import smtp
+    from o365check.sandbox import smtp_hosts
+
+    assert set(smtp.EXCHANGE_CLOUDS) == set(smtp_hosts.EXCHANGE_CLOUDS) == set(clouds.CLOUDS)
+    for name, client in smtp.EXCHANGE_CLOUDS.items():
+        emulated = smtp_hosts.EXCHANGE_CLOUDS[name]
+        assert (client.resource, client.smtp_host, client.smtp_port) == (
+            emulated.resource,
+            emulated.smtp_host,
+            emulated.smtp_port,
+        ), name
+    assert smtp.EXCHANGE_APP_ID == smtp_hosts.EXCHANGE_APP_ID

@@ -19,7 +19,21 @@ from typing import Any
 from ..errors import CollectionLoadError
 from ..user_files import MAX_INPUT_BYTES, UserFileError, open_user_file, read_user_bytes
 from .csv_data import parse_csv_records
-from .model import Auth, Body, Collection, Folder, Item, KeyValue, Request, Script, Url, Variable, VariableFile
+from .model import (
+    Auth,
+    Body,
+    Collection,
+    Folder,
+    Item,
+    KeyValue,
+    Request,
+    Script,
+    Url,
+    Variable,
+    VariableFile,
+    dict_at,
+    list_at,
+)
 
 __all__ = [
     "decode_file_text",
@@ -30,18 +44,6 @@ __all__ = [
     "parse_collection",
     "parse_variable_assignment",
 ]
-
-
-def _dict_at(raw: Any, key: str) -> dict[str, Any]:
-    """``raw[key]`` when it is an object, else an empty one (collections put anything anywhere)."""
-    value = raw.get(key) if isinstance(raw, dict) else None
-    return value if isinstance(value, dict) else {}
-
-
-def _list_at(raw: Any, key: str) -> list[Any]:
-    """``raw[key]`` when it is a list, else an empty one."""
-    value = raw.get(key) if isinstance(raw, dict) else None
-    return value if isinstance(value, list) else []
 
 
 _BOMS = (
@@ -209,7 +211,7 @@ def _url(raw: Any, where: str, warnings: list[str]) -> Url:
     if isinstance(auth, dict) and _text(auth.get("user")):
         password = auth.get("password")
         url.userinfo = (_text(auth["user"]), None if password is None else _text(password))
-    entries = _list_at(raw, "query")
+    entries = list_at(raw, "query")
     values = [e.get("value", "") for e in entries if isinstance(e, dict)]
     for param, value in zip(url.query, values, strict=False):
         if value is None:  # `?key` with no `=` (postman-collection QueryParam: value null)
@@ -224,10 +226,10 @@ def _body(raw: Any, where: str, warnings: list[str]) -> Body | None:
     if mode not in ("raw", "urlencoded", "formdata", "file", "graphql"):
         warnings.append(f"{where}.body: unknown mode {mode!r}; no body sent")
         return None
-    options = _dict_at(raw, "options")
-    raw_opts = _dict_at(options, "raw")
-    file = _dict_at(raw, "file")
-    graphql = _dict_at(raw, "graphql")
+    options = dict_at(raw, "options")
+    raw_opts = dict_at(options, "raw")
+    file = dict_at(raw, "file")
+    graphql = dict_at(raw, "graphql")
     return Body(
         mode=mode,
         raw=_text(raw.get("raw")),
@@ -343,7 +345,7 @@ def parse_collection(data: Any, path: str = "<collection>") -> Collection:
     if "item" not in data and "info" not in data:
         raise CollectionLoadError(path, "no `info` and no `item`: this is not a Postman collection")
     warnings: list[str] = []
-    info = _dict_at(data, "info")
+    info = dict_at(data, "info")
     if not info:
         warnings.append("collection has no `info` object")
     schema = _text(info.get("schema") or info.get("_postman_schema"))

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "dict_at",
+    "list_at",
     "Auth",
     "Body",
     "Collection",
@@ -191,3 +193,15 @@ class VariableFile:
     id: str = ""
     path: str = ""
     warnings: list[str] = field(default_factory=list)
+
+
+def dict_at(raw: Any, key: str) -> dict[str, Any]:
+    """``raw[key]`` when it is an object, else an empty one (collections put anything anywhere)."""
+    value = raw.get(key) if isinstance(raw, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def list_at(raw: Any, key: str) -> list[Any]:
+    """``raw[key]`` when it is a list, else an empty one."""
+    value = raw.get(key) if isinstance(raw, dict) else None
+    return value if isinstance(value, list) else []

@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from urllib3 import encode_multipart_formdata
 
-from .model import Body, KeyValue, Request, Url
+from .model import Body, KeyValue, Request, Url, dict_at
 from .variables import VariableScopes, js_string
 
 __all__ = [
@@ -36,18 +36,6 @@ __all__ = [
     "join_url_template",
     "merge_headers",
 ]
-
-
-def _dict_at(raw: Any, key: str) -> dict[str, Any]:
-    """``raw[key]`` when it is an object, else an empty one (collections put anything anywhere)."""
-    value = raw.get(key) if isinstance(raw, dict) else None
-    return value if isinstance(value, dict) else {}
-
-
-def _list_at(raw: Any, key: str) -> list[Any]:
-    """``raw[key]`` when it is a list, else an empty one."""
-    value = raw.get(key) if isinstance(raw, dict) else None
-    return value if isinstance(value, list) else []
 
 
 # The postman-runtime Newman 6.2.2 ships; its User-Agent is `PostmanRuntime/<version>`.
@@ -436,8 +424,8 @@ def _body_from_view(view: dict[str, Any], language: str | None) -> Body | None:
     """A body a script left in ``pm.request.body`` (Postman's shape) as a model Body."""
     mode = view.get("mode")
     if mode == "raw":
-        options = _dict_at(view, "options")
-        raw_options = _dict_at(options, "raw")
+        options = dict_at(view, "options")
+        raw_options = dict_at(options, "raw")
         return Body("raw", raw=js_string(view.get("raw")), language=raw_options.get("language") or language)
     if mode in ("urlencoded", "formdata") and isinstance(view.get(mode), list):
         fields = [
