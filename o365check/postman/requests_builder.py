@@ -283,25 +283,26 @@ def _build_body(
     if body.mode == "graphql":
         # postman-runtime core-body-builder.js: variables given as text are pasted in unparsed
         graphql = body.graphql
-        parts = []
-        view: dict[str, Any] = {}
+        parts: list[str] = []
+        gql_view: dict[str, Any] = {}
         for key in ("query", "operationName"):
             if isinstance(graphql.get(key), str):
-                view[key] = resolve(graphql[key])
-                parts.append(f'"{key}":' + json.dumps(view[key], ensure_ascii=False, separators=(",", ":")))
+                gql_view[key] = resolve(graphql[key])
+                parts.append(f'"{key}":' + json.dumps(gql_view[key], ensure_ascii=False, separators=(",", ":")))
         variables = graphql.get("variables")
         if isinstance(variables, str):
-            view["variables"] = resolve(variables)
-            if view["variables"]:
-                parts.append('"variables":' + view["variables"])
+            text = resolve(variables)
+            gql_view["variables"] = text
+            if text:
+                parts.append('"variables":' + text)
             payload = "{" + ",".join(parts) + "}"
         else:
             payload = json.dumps(
                 {
                     k: v
                     for k, v in (
-                        ("query", view.get("query")),
-                        ("operationName", view.get("operationName")),
+                        ("query", gql_view.get("query")),
+                        ("operationName", gql_view.get("operationName")),
                         ("variables", variables),
                     )
                     if v is not None
@@ -309,7 +310,7 @@ def _build_body(
                 ensure_ascii=False,
                 separators=(",", ":"),
             )
-        return payload.encode("utf-8"), "application/json", {"mode": "graphql", "graphql": view}
+        return payload.encode("utf-8"), "application/json", {"mode": "graphql", "graphql": gql_view}
     return None, None, None
 
 
@@ -416,8 +417,8 @@ def _body_from_view(view: dict[str, Any], language: str | None) -> Body | None:
     """A body a script left in ``pm.request.body`` (Postman's shape) as a model Body."""
     mode = view.get("mode")
     if mode == "raw":
-        options = view.get("options") if isinstance(view.get("options"), dict) else {}
-        raw_options = options.get("raw") if isinstance(options.get("raw"), dict) else {}
+        options: dict[str, Any] = view["options"] if isinstance(view.get("options"), dict) else {}
+        raw_options: dict[str, Any] = options["raw"] if isinstance(options.get("raw"), dict) else {}
         return Body("raw", raw=js_string(view.get("raw")), language=raw_options.get("language") or language)
     if mode in ("urlencoded", "formdata") and isinstance(view.get(mode), list):
         fields = [

@@ -215,8 +215,8 @@ def _values(document: Any) -> dict[str, Any] | None:
 
 def observe(run: RunOutput) -> dict[str, Any]:
     """The comparable facts of one run, as plain JSON-able data."""
-    report = run.report or {}
-    raw_run = report.get("run") if isinstance(report.get("run"), dict) else {}
+    report: dict[str, Any] = run.report or {}
+    raw_run: dict[str, Any] = report["run"] if isinstance(report.get("run"), dict) else {}
     executions = [e for e in raw_run.get("executions") or [] if isinstance(e, dict)]
     statuses, assertions = [], []
     for execution in executions:
