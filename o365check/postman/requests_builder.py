@@ -354,6 +354,11 @@ def build_request(
             built.headers.append(("Content-Type", content_type))
         elif content_type and request.body.mode == "formdata":
             built.set_header("Content-Type", content_type)  # the boundary must match the body
+        elif content_type and request.body.mode == "urlencoded":
+            # postman-request's `form` replaces a Content-Type that is not application/x-www-form-urlencoded
+            # (measured: Microsoft's collection's typo "x-www-url-form-urlencoded" goes out corrected)
+            if not (built.header("Content-Type") or "").lower().startswith(content_type):
+                built.set_header("Content-Type", content_type)
     built.unresolved = unresolved
     built.warnings = warnings
     return built
