@@ -306,6 +306,8 @@ def _sign_oauth1(built: BuiltRequest, params: dict[str, Any], resolve: Callable[
     if method not in (oauth1.SIGNATURE_HMAC_SHA1, oauth1.SIGNATURE_HMAC_SHA256, oauth1.SIGNATURE_PLAINTEXT):
         return [f"oauth1 signature method {method!r} is not supported; request sent without it"]
     realm = resolve(params.get("realm"))
+    if not resolve(params.get("consumerKey")) or not resolve(params.get("consumerSecret")):
+        return []  # postman-runtime oauth1.js: nothing to sign without a consumer key and secret
     client = oauth1.Client(
         resolve(params.get("consumerKey")),
         client_secret=resolve(params.get("consumerSecret")) or None,
@@ -321,7 +323,10 @@ def _sign_oauth1(built: BuiltRequest, params: dict[str, Any], resolve: Callable[
     form = (built.header("Content-Type") or "").startswith("application/x-www-form-urlencoded")
     headers = {"Content-Type": "application/x-www-form-urlencoded"} if form else {}
     body = built.body.decode("utf-8") if form and built.body else None
-    _, signed, _ = client.sign(built.url, built.method, body=body, headers=headers)  # type: ignore[arg-type]  # any method Postman sends
+    # oauthlib refuses a raw `{` or `}` (an unresolved variable); escaped, it decodes them back and
+    # signs the same base string Newman signs
+    uri = built.url.replace("{", "%7B").replace("}", "%7D")
+    _, signed, _ = client.sign(uri, built.method, body=body, headers=headers)  # type: ignore[arg-type]  # any method Postman sends
     pairs = {k: oauth_unquote(v) for k, v in parse_authorization_header(signed["Authorization"])}
     ordered = [(k, pairs[k]) for k in _OAUTH1_ORDER if k in pairs]
     add_to_header = params.get("addParamsToHeader")

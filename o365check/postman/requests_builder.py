@@ -288,25 +288,26 @@ def _build_body(
     if body.mode == "graphql":
         # postman-runtime core-body-builder.js: variables given as text are pasted in unparsed
         graphql = body.graphql
-        parts = []
-        graphql_view: dict[str, Any] = {}
+        parts: list[str] = []
+        gql_view: dict[str, Any] = {}
         for key in ("query", "operationName"):
             if isinstance(graphql.get(key), str):
-                graphql_view[key] = resolve(graphql[key])
-                parts.append(f'"{key}":' + json.dumps(graphql_view[key], ensure_ascii=False, separators=(",", ":")))
+                gql_view[key] = resolve(graphql[key])
+                parts.append(f'"{key}":' + json.dumps(gql_view[key], ensure_ascii=False, separators=(",", ":")))
         variables = graphql.get("variables")
         if isinstance(variables, str):
-            graphql_view["variables"] = resolve(variables)
-            if graphql_view["variables"]:
-                parts.append('"variables":' + str(graphql_view["variables"]))
+            text = resolve(variables)
+            gql_view["variables"] = text
+            if text:
+                parts.append('"variables":' + text)
             payload = "{" + ",".join(parts) + "}"
         else:
             payload = json.dumps(
                 {
                     k: v
                     for k, v in (
-                        ("query", graphql_view.get("query")),
-                        ("operationName", graphql_view.get("operationName")),
+                        ("query", gql_view.get("query")),
+                        ("operationName", gql_view.get("operationName")),
                         ("variables", variables),
                     )
                     if v is not None
@@ -314,7 +315,7 @@ def _build_body(
                 ensure_ascii=False,
                 separators=(",", ":"),
             )
-        return payload.encode("utf-8"), "application/json", {"mode": "graphql", "graphql": graphql_view}
+        return payload.encode("utf-8"), "application/json", {"mode": "graphql", "graphql": gql_view}
     return None, None, None
 
 
@@ -361,6 +362,11 @@ def build_request(
             built.headers.append(("Content-Type", content_type))
         elif content_type and request.body.mode == "formdata":
             built.set_header("Content-Type", content_type)  # the boundary must match the body
+        elif content_type and request.body.mode == "urlencoded":
+            # postman-request's `form` replaces a Content-Type that is not application/x-www-form-urlencoded
+            # (measured: Microsoft's collection's typo "x-www-url-form-urlencoded" goes out corrected)
+            if not (built.header("Content-Type") or "").lower().startswith(content_type):
+                built.set_header("Content-Type", content_type)
     built.unresolved = unresolved
     built.warnings = warnings
     return built

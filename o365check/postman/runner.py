@@ -179,6 +179,11 @@ _FAILURE_EVENTS = (ev.TestFailed, ev.RequestFailed, ev.ScriptFailed)
 NEWMAN_MAX_REDIRECTS = 10  # postman-runtime requester default
 
 
+def _tls_options(behaviour: dict[str, Any]) -> dict[str, Any]:
+    """``verify=False`` for a request whose protocolProfileBehavior says ``strictSSL: false``."""
+    return {"verify": False} if behaviour.get("strictSSL") is False else {}
+
+
 def _referer_on_redirect(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
     """postman-request sends ``Referer: <the URL that redirected>`` on the request that follows."""
     if response.is_redirect and response.request is not None:
@@ -410,9 +415,9 @@ class CollectionRun:
     def _behaviour(self, item: Item, parents: Sequence[Folder]) -> dict[str, Any]:
         """protocolProfileBehavior: the collection's, overridden by each folder's, then the item's."""
         merged = dict(self.collection.behaviour)
-        nodes: list[Folder | Item] = [*parents, item]
-        for node in nodes:
-            merged.update(node.behaviour)
+        for folder in parents:
+            merged.update(folder.behaviour)
+        merged.update(item.behaviour)
         return merged
 
     def _prepare(self, item: Item, parents: Sequence[Folder]) -> Generator[ev.Event, None, PreparedRequest]:
@@ -498,7 +503,7 @@ class CollectionRun:
                     allow_redirects=prepared.behaviour.get("followRedirects") is not False,
                     # request hooks replace the session's for the same event in requests, so keep those
                     hooks={"response": [*self.session.hooks.get("response", []), _referer_on_redirect]},
-                    verify=False if prepared.behaviour.get("strictSSL") is False else None,  # None: the session's
+                    **_tls_options(prepared.behaviour),
                 )
         except (
             requests.exceptions.InvalidURL,

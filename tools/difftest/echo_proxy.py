@@ -98,7 +98,8 @@ def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], di
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition") or ""
         filename = part.get_filename()
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        payload = payload if isinstance(payload, bytes) else b""
         if filename:
             files.append((str(filename), f"{len(payload)} bytes"))
         else:
@@ -107,7 +108,7 @@ def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], di
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: EchoProxy  # type: ignore[assignment]
+    server: EchoProxy
     protocol_version = "HTTP/1.1"
     tunnel: str | None = None  # "host:port" inside a CONNECT tunnel
 
@@ -145,7 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:

@@ -83,9 +83,17 @@ class RunOutput:
     output: str = ""
 
 
+# GNU time reports the runner's own peak RSS. ru_maxrss of a child forked from this process would
+# start at this process's size (the kernel keeps the pre-exec high-water mark), hiding small runners.
+GNU_TIME = "/usr/bin/time"
+
+
 def _run_measured(command: list[str], env: dict[str, str], cwd: Path) -> tuple[int, float, float, str]:
     """Run ``command``; return exit code, wall seconds, peak RSS (MiB) of that process, output tail."""
     started = time.perf_counter()
+    rss_file = cwd / f".rss-{time.monotonic_ns()}"
+    if os.access(GNU_TIME, os.X_OK):
+        command = [GNU_TIME, "-f", "%M", "-o", str(rss_file), *command]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
         deadline = started + RUN_TIMEOUT_S
@@ -102,7 +110,13 @@ def _run_measured(command: list[str], env: dict[str, str], cwd: Path) -> tuple[i
         process.returncode = os.waitstatus_to_exitcode(status)
         log.seek(0)
         output = log.read()[-4000:].decode("utf-8", "replace")
-    return process.returncode, wall, usage.ru_maxrss / 1024, output
+    peak_kib = float(usage.ru_maxrss)
+    try:
+        peak_kib = float(rss_file.read_text().split()[-1])
+        rss_file.unlink()
+    except (OSError, ValueError, IndexError):
+        pass
+    return process.returncode, wall, peak_kib / 1024, output
 
 
 def _proxy_env(proxy: EchoProxy) -> dict[str, str]:
@@ -215,8 +229,8 @@ def _values(document: Any) -> dict[str, Any] | None:
 
 def observe(run: RunOutput) -> dict[str, Any]:
     """The comparable facts of one run, as plain JSON-able data."""
-    report = run.report or {}
-    raw_run = report.get("run") if isinstance(report.get("run"), dict) else {}
+    report: dict[str, Any] = run.report or {}
+    raw_run: dict[str, Any] = report["run"] if isinstance(report.get("run"), dict) else {}
     executions = [e for e in raw_run.get("executions") or [] if isinstance(e, dict)]
     statuses, assertions = [], []
     for execution in executions:

@@ -124,6 +124,10 @@ class JsonReporter:
                 )
             self._execution["assertions"].append(entry)
         elif isinstance(event, ev.ScriptFailed):
+            # Newman (summary.js attachReportingTrackers) keeps each script error on its execution too,
+            # under `prerequestScript` / `testScript`; checksum, id and timestamp are left out (ids, times)
+            error = {"type": "Error", "name": event.name, "message": event.message, "stacktrace": []}
+            self._execution.setdefault(f"{event.listen}Script", []).append({"error": error})
             self._add_failure(event.name, event.message, event.item, f"{event.listen}-script")
         elif isinstance(event, ev.ScriptNotRun):
             self._add_failure("ScriptNotRun", event.reason, event.item, f"{event.listen}-script")
@@ -131,7 +135,12 @@ class JsonReporter:
             # An item whose request was skipped (pm.execution.skipRequest) and that asserted nothing
             # has no execution in Newman's report either.
             execution = self._execution
-            if "request" in execution or "requestError" in execution or execution["assertions"]:
+            if (
+                "request" in execution
+                or "requestError" in execution
+                or execution["assertions"]
+                or any(key in execution for key in ("prerequestScript", "testScript"))
+            ):
                 execution["id"] = execution["cursor"]["ref"]
                 # Newman's JSON reporter pushes the item's one execution object on every request
                 # event, pm.sendRequest ones included (newman lib/run/summary.js): k requests -> k
