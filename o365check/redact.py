@@ -70,8 +70,12 @@ _BEARER = re.compile(
 )
 _BASIC = re.compile(r"(?i)\b(basic)\s+(?!\*{8})[A-Za-z0-9+/]{6,}={0,2}")
 # key=value pairs in form bodies / query strings and "key": "value" in JSON, for names secret by nature.
+# The value stops before backslashes that escape a closing quote: a form body echoed inside a JSON
+# string (a report written through MaskedStream) keeps its \" (or \\\" one level deeper) and stays
+# valid JSON; other backslashes (\\, \/) are part of the value and are masked with it.
 _FORM_PAIR = re.compile(
-    r"(?i)(?<![A-Za-z0-9_])(client_secret|client_assertion|access_token|refresh_token|id_token|password)=([^&\s\"']+)"
+    r"(?i)(?<![A-Za-z0-9_])(client_secret|client_assertion|access_token|refresh_token|id_token|password)="
+    r"((?:[^&\s\"'\\]|\\(?!\\*[\"']))+)"
 )
 _JSON_PAIR = re.compile(
     r'(?i)("(?:client_secret|client_assertion|access_token|refresh_token|id_token|password|accesstoken|clientsecret)"\s*:\s*")((?:[^"\\]|\\.)*)(")'

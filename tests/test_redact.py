@@ -40,6 +40,16 @@ def test_form_fields_secret_by_name_are_masked():
     assert text == f"client_id=abc&client_secret={MASK}&grant_type=client_credentials"
 
 
+def test_form_fields_inside_json_strings_keep_the_json_valid():
+    """An echoed form body inside a report's JSON string: the mask must not eat the backslash that
+    escapes the closing quote (the difftest found a report that no longer parsed)."""
+    body = json.dumps({"data": "client_id=x&client_secret=a\\b%7B&refresh_token=%7B%7Bt%7D%7D", "files": {}})
+    for document in ({"body": body}, {"body": json.dumps({"nested": body})}):
+        masked = Redactor().text(json.dumps(document))
+        assert json.loads(masked) and "a\\\\b" not in masked and "%7Bt%7D" not in masked
+        assert f"client_secret={MASK}&refresh_token={MASK}" in masked
+
+
 def test_data_masks_postman_style_entries_and_headers():
     data = {
         "values": [
