@@ -1304,7 +1304,14 @@ def report(settings: Any, output: str, notebook: str | None, postman: bool, max_
     except OSError as exc:
         raise click.BadParameter(f"cannot write {output!r}: {exc.strerror}", param_hint="--output") from None
     status, text = check.verdict()
-    click.echo(f"{text}\nReport written to {path}")
+    failed = check.report.failed_step  # its own words on the console too, not only in the page
+    why = ""
+    if failed is not None:
+        from .diagnosis import format_diagnosis
+
+        said = [failed.summary, format_diagnosis(failed.diagnosis) if failed.diagnosis else ""]
+        why = "".join(f"\n{check.redactor.text(part)}" for part in said if part)
+    click.echo(f"{text}{why}\nReport written to {path}")
     sys.exit(check.exit_code)
 
 

@@ -4,6 +4,7 @@ advice in its place, commands that agree, `token decode`, `--verbose`, diagnosis
 import base64
 import json
 import re
+import tempfile
 import time
 from pathlib import Path
 
@@ -94,6 +95,7 @@ COMMANDS = [
     ["consent-url"],
     ["scope-mailboxes"],
     ["run", str(COLLECTION)],
+    ["report", "--output", str(Path(tempfile.gettempdir()) / "o365check-sources-report.html")],
 ]
 
 
