@@ -26,7 +26,7 @@ pytest_plugins = ["pytester"]
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """The optional groups skip, each with one reason, in a user's clone; with ``CI=true`` they fail instead.
 
-    ``corpus`` needs ``../shared/corpus``; ``browser`` needs Debian's Chromium. (``newman`` tests ask
+    ``corpus`` needs the shared corpus (tests/corpus.py finds it); ``browser`` needs Debian's Chromium. (``newman`` tests ask
     ``newman_support.need_newman()``, which follows the same rule.)
     """
     missing = None

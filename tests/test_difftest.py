@@ -3,14 +3,13 @@ Newman 6.2.2, and the shared corpus is compared and its figures kept. Plus the h
 (noise masking, what counts as a difference) and the request-building pieces it checks.
 
 Newman runs need ``.ci/node_modules/.bin/newman`` (skip locally, fail with ``CI=true``); the shared
-corpus tests are marked ``corpus`` and skip without ``../shared/corpus`` unless ``CI=true``.
+corpus tests are marked ``corpus`` and skip without the shared corpus (tests/corpus.py) unless ``CI=true``.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,24 +19,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from newman_support import need_newman  # noqa: E402
+
 from o365check.postman.csv_data import parse_csv_records  # noqa: E402
 from o365check.postman.requests_builder import encode_url, strip_json_comments  # noqa: E402
-from tools.difftest.__main__ import SHARED_CORPUS, conformance_cases, shared_corpus_cases  # noqa: E402
+from tools.difftest.__main__ import conformance_cases, shared_corpus_cases  # noqa: E402
 from tools.difftest.echo_proxy import EchoProxy, serve_echo_proxy  # noqa: E402
-from tools.difftest.harness import compare_case, diff_observations, find_newman  # noqa: E402
+from tools.difftest.harness import compare_case, diff_observations  # noqa: E402
 
-IN_CI = os.environ.get("CI") == "true"
 pytestmark = pytest.mark.block_network(allowed_hosts=["127.0.0.1"])
-
-
-def _need_newman() -> str:
-    newman = find_newman()
-    if newman is None:
-        reason = "newman not found in .ci/node_modules/.bin or PATH (install: npm install --prefix .ci newman@6)"
-        if IN_CI:
-            pytest.fail(f"CI=true but {reason}")
-        pytest.skip(reason)
-    return newman
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +42,7 @@ def proxy() -> Iterator[EchoProxy]:
 @pytest.mark.newman
 @pytest.mark.parametrize("case", conformance_cases(), ids=lambda c: c.name.split(":")[1])
 def test_conformance_collection_is_identical_to_newman(case, proxy: EchoProxy, tmp_path: Path) -> None:
-    newman = _need_newman()
+    newman = need_newman()
     result = compare_case(newman, case, proxy, tmp_path)
     assert not result.error, result.error
     assert result.identical, json.dumps(result.to_json()["differences"], indent=1)[:4000]
@@ -61,13 +51,9 @@ def test_conformance_collection_is_identical_to_newman(case, proxy: EchoProxy, t
 @pytest.mark.newman
 @pytest.mark.corpus
 def test_shared_corpus_runs_in_both_runners(proxy: EchoProxy, tmp_path: Path) -> None:
-    """Every collection of ../shared/corpus runs in both; the identical share is recorded in
+    """Every collection of the shared corpus runs in both (the `corpus` marker: tests/corpus.py); the identical share is recorded in
     docs/newman-differences.md and must not fall below what was measured there (0.5)."""
-    if not SHARED_CORPUS.is_dir():
-        if IN_CI:
-            pytest.fail(f"CI=true but the corpus is missing at {SHARED_CORPUS}")
-        pytest.skip(f"corpus not found at {SHARED_CORPUS} (shared/corpus is outside the repository)")
-    newman = _need_newman()
+    newman = need_newman()
     cases = shared_corpus_cases()
     assert cases, "no collection found in the shared corpus"
     results = [compare_case(newman, case, proxy, tmp_path / str(i)) for i, case in enumerate(cases)]
