@@ -7,14 +7,16 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-__all__ = ["new_client_certificate", "write_client_certificate"]
+__all__ = ["new_client_certificate", "self_signed", "write_client_certificate"]
 
 
-def new_client_certificate(common_name: str = "o365check sandbox client", days: int = 30) -> tuple[str, str]:
-    """A new RSA 2048 key and a self-signed certificate for it, as PEM texts ``(key, certificate)``."""
+def self_signed(common_name: str, days: int) -> tuple[Any, Any]:
+    """A new RSA 2048 key and a self-signed certificate for it (cryptography objects), valid from a
+    day ago for ``days``: the client certificates here and the token signing key (tokens.py)."""
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import NameOID
 
@@ -31,6 +33,14 @@ def new_client_certificate(common_name: str = "o365check sandbox client", days: 
         .not_valid_after(now + timedelta(days=days))
         .sign(key, hashes.SHA256())
     )
+    return key, certificate
+
+
+def new_client_certificate(common_name: str = "o365check sandbox client", days: int = 30) -> tuple[str, str]:
+    """A new RSA 2048 key and a self-signed certificate for it, as PEM texts ``(key, certificate)``."""
+    from cryptography.hazmat.primitives import serialization
+
+    key, certificate = self_signed(common_name, days)
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()

@@ -11,7 +11,7 @@ import secrets
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from .model import AppRegistration, Tenant, b64url, b64url_decode
@@ -75,25 +75,11 @@ def signing_key() -> SigningKey:
 
 
 def _generate_signing_key() -> SigningKey:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.hazmat.primitives.serialization import Encoding
-    from cryptography.x509.oid import NameOID
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "o365check sandbox token signing")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
+    from .certificates import self_signed
+
+    key, certificate = self_signed("o365check sandbox token signing", days=365)
     return SigningKey(key, certificate.public_bytes(Encoding.DER))
 
 
